@@ -1,0 +1,183 @@
+import { readFileSync, statSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { parse as parseConnectionString } from 'pg-connection-string'
+
+/** Where a PostgreSQL server is and who we are there. */
+export interface ConnectionSettings {
+  host: string
+  port: number
+  user: string
+  database: string
+  password?: string
+  /** Set when the connection came from DATABASE_URL; it may carry the password, so never log it. */
+  connectionString?: string
+}
+
+/** How the service reaches PostgreSQL: an external server, or the embedded one started for local use. */
+export type DatabaseTarget =
+  | ({ kind: 'external' } & ConnectionSettings)
+  | { kind: 'embedded'; dataDir: string }
+
+export interface Config {
+  port: number
+  host: string
+  containerName: string
+  database: DatabaseTarget
+  /** Connecting (TCP + TLS + authentication) must finish within this, or the attempt fails. */
+  connectTimeoutMs: number
+  /** A query is cancelled after this, both by the server (statement_timeout) and by the client. */
+  queryTimeoutMs: number
+  /** A health check answers within this, healthy or not. */
+  healthTimeoutMs: number
+  /** 0 = every health check is live; above 0, a report this young is reused. */
+  healthCacheMs: number
+  poolMax: number
+  shutdownTimeoutMs: number
+  logLevel: LogLevel
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** A configuration mistake. Its message is one line that names the variable and never holds a secret. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export type Env = Record<string, string | undefined>
+
+const PASSWORD_FILE_MAX_BYTES = 4096
+const DB_PART_NAMES = ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_NAME', 'DB_PASSWORD', 'DB_PASSWORD_FILE'] as const
+
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    port: readInteger(env, 'PORT', 5001, 0, 65535),
+    host: readString(env, 'HOST') ?? '0.0.0.0',
+    containerName: readString(env, 'CONTAINER_NAME') ?? hostname(),
+    database: readDatabaseTarget(env),
+    connectTimeoutMs: readInteger(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
+    queryTimeoutMs: readInteger(env, 'DB_QUERY_TIMEOUT_MS', 5000, 100, 600_000),
+    healthTimeoutMs: readInteger(env, 'HEALTH_TIMEOUT_MS', 2000, 100, 600_000),
+    healthCacheMs: readInteger(env, 'HEALTH_CACHE_MS', 0, 0, 600_000),
+    poolMax: readInteger(env, 'DB_POOL_MAX', 10, 1, 1000),
+    shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+  }
+}
+
+function readDatabaseTarget(env: Env): DatabaseTarget {
+  const url = readString(env, 'DATABASE_URL')
+  if (url !== undefined) return readDatabaseUrl(url)
+
+  const setParts = DB_PART_NAMES.filter((name) => readString(env, name) !== undefined)
+  if (setParts.length === 0) {
+    return { kind: 'embedded', dataDir: readString(env, 'EMBEDDED_DB_DIR') ?? '.data' }
+  }
+  const host = readString(env, 'DB_HOST')
+  if (host === undefined) {
+    throw new ConfigError(
+      `DB_HOST: required when ${setParts.join(', ')} ${setParts.length === 1 ? 'is' : 'are'} set (or set DATABASE_URL)`,
+    )
+  }
+  return {
+    kind: 'external',
+    host,
+    port: readInteger(env, 'DB_PORT', 5432, 1, 65535),
+    user: readString(env, 'DB_USER') ?? 'postgres',
+    database: readString(env, 'DB_NAME') ?? 'postgres',
+    password: readPassword(env),
+  }
+}
+
+function readDatabaseUrl(url: string): DatabaseTarget {
+  // Never echo the URL itself in an error: it may carry the password.
+  const invalid = new ConfigError('DATABASE_URL: not a valid postgres:// or postgresql:// URL')
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw invalid
+  let parsed: ReturnType<typeof parseConnectionString>
+  try {
+    parsed = parseConnectionString(url)
+  } catch {
+    throw invalid
+  }
+  const port = parsed.port ? Number(parsed.port) : 5432
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError('DATABASE_URL: the port must be an integer from 1 to 65535')
+  }
+  return {
+    kind: 'external',
+    host: parsed.host || 'localhost',
+    port,
+    user: parsed.user || 'postgres',
+    database: parsed.database || parsed.user || 'postgres',
+    connectionString: url,
+  }
+}
+
+function readPassword(env: Env): string | undefined {
+  const inline = env.DB_PASSWORD
+  const file = readString(env, 'DB_PASSWORD_FILE')
+  if (inline !== undefined && inline !== '' && file !== undefined) {
+    throw new ConfigError('DB_PASSWORD_FILE: DB_PASSWORD is set too; set only one of them')
+  }
+  if (file === undefined) return inline === '' ? undefined : inline
+
+  let size: number
+  try {
+    const stat = statSync(file)
+    if (!stat.isFile()) throw new ConfigError(`DB_PASSWORD_FILE: ${file} is not a regular file`)
+    size = stat.size
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    throw new ConfigError(`DB_PASSWORD_FILE: cannot read ${file} (${describeFsError(error)})`)
+  }
+  if (size > PASSWORD_FILE_MAX_BYTES) {
+    throw new ConfigError(`DB_PASSWORD_FILE: ${file} is larger than ${PASSWORD_FILE_MAX_BYTES} bytes`)
+  }
+  let contents: string
+  try {
+    contents = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`DB_PASSWORD_FILE: cannot read ${file} (${describeFsError(error)})`)
+  }
+  // Docker secrets and `echo pw > file` end with a newline that is not part of the password.
+  const password = contents.replace(/\r?\n$/, '')
+  if (password === '') throw new ConfigError(`DB_PASSWORD_FILE: ${file} is empty`)
+  return password
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ENOENT') return 'no such file'
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
+  if (code === 'EISDIR') return 'is a directory'
+  return code ?? 'unreadable'
+}
+
+function readString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim()
+  return value === undefined || value === '' ? undefined : value
+}
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = readString(env, name)
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      `${name}: must be an integer from ${min} to ${max} (got ${JSON.stringify(raw.slice(0, 40))})`,
+    )
+  }
+  return value
+}
+
+function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = readString(env, name)
+  if (raw === undefined) return fallback
+  const value = raw.toLowerCase() as T
+  if (!choices.includes(value)) {
+    throw new ConfigError(
+      `${name}: must be one of ${choices.join(', ')} (got ${JSON.stringify(raw.slice(0, 40))})`,
+    )
+  }
+  return value
+}

@@ -1,0 +1,71 @@
+/**
+ * Turns what node-postgres throws into a short, fixed reason. Driver messages can name hosts, users
+ * or databases, so they never leave this module: only these reasons reach responses and logs.
+ */
+export type FailureReason =
+  | 'connection refused'
+  | 'timeout'
+  | 'authentication failed'
+  | 'database does not exist'
+  | 'host not found'
+  | 'host unreachable'
+  | 'connection lost'
+  | 'database not accepting connections'
+  | 'too many connections'
+  | 'tls error'
+  | 'database error'
+
+/** The database cannot answer now; callers report it (503, DATABASE_UNAVAILABLE) rather than crash. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError'
+  constructor(readonly reason: FailureReason) {
+    super(`database unavailable: ${reason}`)
+  }
+}
+
+const BY_CODE: Record<string, FailureReason> = {
+  ECONNREFUSED: 'connection refused',
+  ETIMEDOUT: 'timeout',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'host unreachable',
+  ECONNRESET: 'connection lost',
+  EPIPE: 'connection lost',
+  '28P01': 'authentication failed', // invalid_password
+  '28000': 'authentication failed', // invalid_authorization_specification (pg_hba rejects)
+  '3D000': 'database does not exist',
+  '57P01': 'connection lost', // admin_shutdown: the server is stopping
+  '57P02': 'connection lost', // crash_shutdown
+  '57P03': 'database not accepting connections', // cannot_connect_now: starting up or shutting down
+  '53300': 'too many connections',
+  '57014': 'timeout', // query_canceled by statement_timeout
+}
+
+export function classifyFailure(error: unknown): FailureReason {
+  if (error instanceof DatabaseUnavailableError) return error.reason
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && BY_CODE[code]) return BY_CODE[code]
+  const message = error instanceof Error ? error.message : ''
+  if (/timeout|timed out/i.test(message)) return 'timeout'
+  if (/terminated|closed|ended|not queryable/i.test(message)) return 'connection lost'
+  if (/ssl|tls|certificate/i.test(message)) return 'tls error'
+  if (/password|authentication|SASL|SCRAM/i.test(message)) return 'authentication failed'
+  return 'database error'
+}
+
+/**
+ * True when the error means "cannot reach or use the server" rather than "this query is wrong".
+ * SQLSTATE classes 08 (connection), 28 (authorization), 53 (resources), 57 (operator intervention)
+ * and 3D000 (no such database) all mean the database is unavailable to us.
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string') {
+    if (/^(08|28|53|57)/.test(code) || code === '3D000') return true
+    if (/^E[A-Z]+$/.test(code)) return true // a Node socket error: ECONNREFUSED, ETIMEDOUT, ...
+  }
+  // node-postgres reports its own timeouts and lost connections as plain Errors without a code.
+  return classifyFailure(error) !== 'database error'
+}

@@ -1,0 +1,72 @@
+import type pg from 'pg'
+import type { Logger } from '../logger.js'
+import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
+
+export interface HealthCheck {
+  healthy: boolean
+  latencyMs: number
+  checkedAt: Date
+  /** null when healthy; otherwise one of the fixed reasons, never driver text. */
+  reason: FailureReason | null
+}
+
+export interface HealthCheckOptions {
+  timeoutMs: number
+  /** 0 = always live; above 0, a result this young is served again without touching the database. */
+  cacheMs: number
+}
+
+/**
+ * Returns a health check that never throws and never takes longer than timeoutMs. Calls that arrive
+ * while a probe is in flight share it, so a probe storm costs the database one `SELECT 1` at a time.
+ */
+export function createHealthCheck(
+  pool: pg.Pool,
+  options: HealthCheckOptions,
+  logger: Logger,
+): () => Promise<HealthCheck> {
+  let last: HealthCheck | undefined
+  let inFlight: Promise<HealthCheck> | undefined
+  // pg honours a per-query query_timeout; its type definitions do not list it.
+  const ping = { text: 'SELECT 1', query_timeout: options.timeoutMs } as pg.QueryConfig
+
+  async function probe(): Promise<HealthCheck> {
+    const checkedAt = new Date()
+    const started = performance.now()
+    let reason: FailureReason | null = null
+    try {
+      await withDeadline(pool.query(ping), options.timeoutMs)
+    } catch (error) {
+      reason = classifyFailure(error)
+    }
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100
+    const report = { healthy: reason === null, latencyMs, checkedAt, reason }
+    logTransition(last, report)
+    last = report
+    return report
+  }
+
+  function logTransition(previous: HealthCheck | undefined, next: HealthCheck): void {
+    if (previous?.healthy === next.healthy) return
+    if (next.healthy) logger.info({ latencyMs: next.latencyMs }, 'database is reachable')
+    else logger.warn({ reason: next.reason }, 'database is unreachable')
+  }
+
+  return () => {
+    if (last && options.cacheMs > 0 && Date.now() - last.checkedAt.getTime() < options.cacheMs) {
+      return Promise.resolve(last)
+    }
+    inFlight ??= probe().finally(() => {
+      inFlight = undefined
+    })
+    return inFlight
+  }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError('timeout')), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}

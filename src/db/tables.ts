@@ -1,0 +1,39 @@
+import type pg from 'pg'
+import { classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
+import { singleFlight } from './single-flight.js'
+
+export interface TableFilter {
+  /** Count only this schema; undefined = every schema the user can see. */
+  schema?: string
+  /** false leaves out pg_catalog and information_schema. */
+  includeSystem: boolean
+}
+
+// With no filter this is exactly the seed's `SELECT count(*) FROM information_schema.tables`:
+// information_schema shows only what the connected role may see, so the number is "as seen by us".
+const COUNT_TABLES = `
+  SELECT count(*)::int AS count
+  FROM information_schema.tables
+  WHERE ($1::text IS NULL OR table_schema = $1)
+    AND ($2::boolean OR table_schema NOT IN ('pg_catalog', 'information_schema'))`
+
+/**
+ * Counts tables; identical concurrent counts share one query. Throws DatabaseUnavailableError when
+ * the database cannot be reached; any other failure is unexpected and rethrown as is.
+ */
+export function createTableCounter(pool: pg.Pool): (filter: TableFilter) => Promise<number> {
+  const count = singleFlight(async (key: string) => {
+    const filter = JSON.parse(key) as TableFilter
+    try {
+      const result = await pool.query<{ count: number }>(COUNT_TABLES, [
+        filter.schema ?? null,
+        filter.includeSystem,
+      ])
+      return result.rows[0]?.count ?? 0
+    } catch (error) {
+      if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
+      throw error
+    }
+  })
+  return (filter) => count(JSON.stringify({ schema: filter.schema, includeSystem: filter.includeSystem }))
+}

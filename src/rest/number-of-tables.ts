@@ -1,0 +1,24 @@
+import { type GraphQLSchema, parse } from 'graphql'
+import type { Context } from '../schema/builder.js'
+import { DATABASE_UNAVAILABLE } from '../schema/errors.js'
+import { internalError, type RestResponse } from './respond.js'
+import { errorCode, runOperation } from './run-operation.js'
+
+const NUMBER_OF_TABLES = parse('query RestNumberOfTables { numberOfTables }')
+
+/** GET /number_of_tables: `{"number_of_tables":"189"}`; the count is a string, as the seed sent it. */
+export async function getNumberOfTables(schema: GraphQLSchema, context: Context): Promise<RestResponse> {
+  const result = await runOperation<{ numberOfTables: number }>(schema, NUMBER_OF_TABLES, context)
+  if (result.data?.numberOfTables !== undefined && !result.errors) {
+    return { status: 200, body: { number_of_tables: String(result.data.numberOfTables) } }
+  }
+  if (errorCode(result) === DATABASE_UNAVAILABLE) {
+    const reason = result.errors?.[0]?.extensions?.reason
+    return {
+      status: 503,
+      body: { error: 'The database is unavailable.', code: DATABASE_UNAVAILABLE, reason },
+      headers: { 'retry-after': '5' },
+    }
+  }
+  return { ...internalError, error: result.errors?.[0]?.originalError ?? result.errors?.[0] }
+}

@@ -1,0 +1,26 @@
+import { GraphQLError } from 'graphql'
+import { DatabaseUnavailableError } from '../db/errors.js'
+
+export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE'
+export const BAD_USER_INPUT = 'BAD_USER_INPUT'
+
+/**
+ * Runs a database call and turns "cannot reach the database" into an expected GraphQL error with a
+ * fixed message. Anything else propagates and is masked by yoga: logged, never sent.
+ */
+export async function whenDatabaseAvailable<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (error instanceof DatabaseUnavailableError) {
+      throw new GraphQLError('The database is unavailable.', {
+        extensions: { code: DATABASE_UNAVAILABLE, reason: error.reason },
+      })
+    }
+    throw error
+  }
+}
+
+export function badUserInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: BAD_USER_INPUT } })
+}

@@ -1,0 +1,40 @@
+import type { HealthCheck } from '../db/health.js'
+import { builder } from './builder.js'
+
+export interface HealthReport extends HealthCheck {
+  container: string
+}
+
+// The seed's exact words: scripts and dashboards built on the Flask app compare against them.
+export const HEALTHY = 'Healthy!'
+export const UNHEALTHY = 'Unhealthy'
+
+const Health = builder.objectRef<HealthReport>('Health').implement({
+  description: 'The result of one live check of the database connection.',
+  fields: (t) => ({
+    healthy: t.exposeBoolean('healthy', {
+      description: 'True when the database answered within the timeout.',
+    }),
+    status: t.string({
+      description: `"${HEALTHY}" or "${UNHEALTHY}", as the original /health endpoint said.`,
+      resolve: (report) => (report.healthy ? HEALTHY : UNHEALTHY),
+    }),
+    container: t.exposeString('container', { description: 'CONTAINER_NAME of this instance.' }),
+    latencyMs: t.exposeFloat('latencyMs', { description: 'How long the check took, in milliseconds.' }),
+    checkedAt: t.expose('checkedAt', { type: 'DateTime', description: 'When the check started.' }),
+    reason: t.exposeString('reason', {
+      nullable: true,
+      description:
+        'null when healthy; otherwise a short fixed reason such as "connection refused" or "timeout".',
+    }),
+  }),
+})
+
+builder.queryField('health', (t) =>
+  t.field({
+    type: Health,
+    description:
+      'Checks the database now (SELECT 1). A dead database is reported here, not raised as an error.',
+    resolve: async (_root, _args, ctx) => ({ ...(await ctx.db.checkHealth()), container: ctx.containerName }),
+  }),
+)

@@ -1,0 +1,6 @@
+import { builder } from './builder.js'
+import './date-time.js'
+import './health.js'
+import './tables.js'
+
+export const schema = builder.toSchema()

@@ -1,0 +1,30 @@
+import { builder } from './builder.js'
+import { badUserInput, whenDatabaseAvailable } from './errors.js'
+
+// PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1); a longer name cannot match.
+const MAX_SCHEMA_NAME_LENGTH = 63
+
+builder.queryField('numberOfTables', (t) =>
+  t.int({
+    description:
+      'How many tables the service database user can see. With no arguments this is exactly the original ' +
+      '`SELECT count(*) FROM information_schema.tables`, system catalogs included. ' +
+      'Fails with extensions.code DATABASE_UNAVAILABLE when the database cannot be reached.',
+    args: {
+      schema: t.arg.string({ description: 'Count only the tables of this schema.' }),
+      includeSystem: t.arg.boolean({
+        defaultValue: true,
+        description: 'false leaves out pg_catalog and information_schema.',
+      }),
+    },
+    resolve: (_root, args, ctx) => {
+      const schema = args.schema ?? undefined
+      if (schema !== undefined && schema.length > MAX_SCHEMA_NAME_LENGTH) {
+        throw badUserInput(`schema must be at most ${MAX_SCHEMA_NAME_LENGTH} characters`)
+      }
+      return whenDatabaseAvailable(() =>
+        ctx.db.countTables({ schema, includeSystem: args.includeSystem ?? true }),
+      )
+    },
+  }),
+)

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { withClient } from './support/postgres.js'
+import { CONTAINER_NAME, type RunningService, startService } from './support/service.js'
+
+const postgres = inject('postgres')
+let service: RunningService
+
+beforeAll(async () => {
+  service = await startService(postgres.app)
+})
+afterAll(() => service.close())
+
+describe('GET /health (the seed contract)', () => {
+  it('answers 200 with the seed body when the database is reachable', async () => {
+    const response = await fetch(`${service.url}/health`)
+
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Healthy!"}`)
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('ignores a query string', async () => {
+    const response = await fetch(`${service.url}/health?verbose=1`)
+
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ container: CONTAINER_NAME, status: 'Healthy!' })
+  })
+
+  it('answers HEAD with the same status and headers and no body', async () => {
+    const response = await fetch(`${service.url}/health`, { method: 'HEAD' })
+
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(await response.text()).toBe('')
+  })
+
+  it("is ours, not yoga's built-in check, even on paths that end in /health", async () => {
+    const nested = await fetch(`${service.url}/graphql/health`)
+    const other = await fetch(`${service.url}/anything/health`)
+
+    expect(nested.status).toBe(404)
+    expect(other.status).toBe(404)
+    expect(nested.headers.get('x-yoga-id')).toBeNull()
+  })
+})
+
+describe('GET /number_of_tables (the seed contract)', () => {
+  it('answers the count of information_schema.tables as the service user sees it, as a string', async () => {
+    const expected = await withClient(postgres.app, async (client) => {
+      const result = await client.query('SELECT count(*) FROM information_schema.tables')
+      return String(result.rows[0].count)
+    })
+
+    const response = await fetch(`${service.url}/number_of_tables`)
+
+    expect(response.status).toBe(200)
+    expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(await response.text()).toBe(`{"number_of_tables":"${expected}"}`)
+    expect(Number(expected)).toBeGreaterThan(100)
+  })
+
+  it('answers HEAD without a body', async () => {
+    const response = await fetch(`${service.url}/number_of_tables`, { method: 'HEAD' })
+
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('')
+  })
+})
+
+describe('routing', () => {
+  it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'])(
+    'answers %s on a REST path with 405 and Allow',
+    async (method) => {
+      for (const path of ['/health', '/number_of_tables']) {
+        const response = await fetch(`${service.url}${path}`, { method })
+
+        expect(response.status).toBe(405)
+        expect(response.headers.get('allow')).toBe('GET, HEAD')
+        expect(await response.json()).toEqual({ error: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' })
+      }
+    },
+  )
+
+  it.each(['/', '/wrong_route', '/health/', '/HEALTH', '/number_of_tables/x', '/graphiql'])(
+    'answers an unknown path (%s) with a JSON 404',
+    async (path) => {
+      const response = await fetch(`${service.url}${path}`)
+
+      expect(response.status).toBe(404)
+      expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+      expect(await response.json()).toEqual({ error: 'Not Found', code: 'NOT_FOUND' })
+    },
+  )
+
+  it('answers HEAD on an unknown path with 404 and no body', async () => {
+    const response = await fetch(`${service.url}/wrong_route`, { method: 'HEAD' })
+
+    expect(response.status).toBe(404)
+    expect(await response.text()).toBe('')
+  })
+})

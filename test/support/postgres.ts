@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { ConnectionSettings } from '../../src/config.js'
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.js'
+import { createLogger } from '../../src/logger.js'
+
+/** A real PostgreSQL for tests: a superuser for set-up, and the seed's `ctera` login role for the app. */
+export interface TestPostgres {
+  admin: ConnectionSettings
+  app: ConnectionSettings
+  server: EmbeddedPostgres
+  /** Stops the server and deletes its files. */
+  destroy(): Promise<void>
+}
+
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ctera-test-pg-'))
+  const server = await startEmbeddedPostgres({ dataDir, user: 'postgres', logger: createLogger('silent') })
+  const password = `pw-${randomBytes(12).toString('hex')}`
+  await withClient(server.settings, async (client) => {
+    // Password authentication with a plain login role, as the seed's compose file set up.
+    await client.query(`CREATE ROLE ctera LOGIN PASSWORD '${password}'`)
+  })
+  return {
+    admin: server.settings,
+    app: { ...server.settings, user: 'ctera', password },
+    server,
+    destroy: async () => {
+      await server.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function withClient<T>(
+  settings: ConnectionSettings,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ ...settings })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
