@@ -1,0 +1,139 @@
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, type Env, loadConfig } from '../src/config.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ctera-config-'))
+})
+
+function configError(env: Env): string {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return (error as Error).message
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadConfig', () => {
+  it('defaults to port 5001 on all interfaces, the host name, and the embedded database', () => {
+    const config = loadConfig({})
+
+    expect(config).toMatchObject({
+      port: 5001,
+      host: '0.0.0.0',
+      containerName: hostname(),
+      database: { kind: 'embedded', dataDir: '.data' },
+      connectTimeoutMs: 2000,
+      healthTimeoutMs: 2000,
+      healthCacheMs: 0,
+      logLevel: 'info',
+    })
+  })
+
+  it("reads the seed's DB_* variables", () => {
+    const config = loadConfig({
+      DB_HOST: 'db',
+      DB_PORT: '6543',
+      DB_USER: 'ctera',
+      DB_NAME: 'app',
+      DB_PASSWORD: 'pw',
+      CONTAINER_NAME: 'flask-app',
+    })
+
+    expect(config.containerName).toBe('flask-app')
+    expect(config.database).toEqual({
+      kind: 'external',
+      host: 'db',
+      port: 6543,
+      user: 'ctera',
+      database: 'app',
+      password: 'pw',
+    })
+  })
+
+  it('reads the password from DB_PASSWORD_FILE and trims one trailing newline', async () => {
+    const file = join(dir, 'secret')
+    await writeFile(file, ' s3cret with spaces \n')
+
+    const config = loadConfig({ DB_HOST: 'db', DB_PASSWORD_FILE: file })
+
+    expect(config.database).toMatchObject({ password: ' s3cret with spaces ' })
+  })
+
+  it('lets DATABASE_URL win over the DB_* parts', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://u:p@h:1234/d', DB_HOST: 'ignored', DB_PORT: 'x' })
+
+    expect(config.database).toMatchObject({
+      kind: 'external',
+      host: 'h',
+      port: 1234,
+      user: 'u',
+      database: 'd',
+    })
+  })
+
+  it.each([
+    [{ PORT: 'abc' }, /^PORT: must be an integer from 0 to 65535 \(got "abc"\)$/],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ PORT: '-1' }, /^PORT: /],
+    [{ PORT: '5001.5' }, /^PORT: /],
+    [{ DB_HOST: 'db', DB_PORT: '0' }, /^DB_PORT: must be an integer from 1 to 65535/],
+    [{ HEALTH_TIMEOUT_MS: '10' }, /^HEALTH_TIMEOUT_MS: must be an integer from 100/],
+    [{ DB_POOL_MAX: '0' }, /^DB_POOL_MAX: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ DB_USER: 'ctera' }, /^DB_HOST: required when DB_USER is set/],
+    [
+      { DB_HOST: 'db', DB_PASSWORD: 'a', DB_PASSWORD_FILE: '/x' },
+      /^DB_PASSWORD_FILE: DB_PASSWORD is set too/,
+    ],
+    [
+      { DB_HOST: 'db', DB_PASSWORD_FILE: '/no/such/file' },
+      /^DB_PASSWORD_FILE: cannot read \/no\/such\/file \(no such file\)$/,
+    ],
+    [{ DB_HOST: 'db', DB_PASSWORD_FILE: '/tmp' }, /^DB_PASSWORD_FILE: \/tmp is not a regular file$/],
+  ])('rejects %j with one line naming the variable', (env, message) => {
+    const text = configError(env as Env)
+
+    expect(text).toMatch(message)
+    expect(text).not.toContain('\n')
+  })
+
+  it('rejects an empty password file', async () => {
+    const file = join(dir, 'empty')
+    await writeFile(file, '\n')
+
+    expect(configError({ DB_HOST: 'db', DB_PASSWORD_FILE: file })).toBe(`DB_PASSWORD_FILE: ${file} is empty`)
+  })
+
+  it('rejects an oversized password file', async () => {
+    const file = join(dir, 'huge')
+    await writeFile(file, 'x'.repeat(10_000))
+
+    expect(configError({ DB_HOST: 'db', DB_PASSWORD_FILE: file })).toMatch(/larger than 4096 bytes/)
+  })
+
+  it('rejects an unreadable password file when not root', async () => {
+    const file = join(dir, 'locked')
+    await writeFile(file, 'pw')
+    await chmod(file, 0o000)
+
+    // root reads any file; the process-level test covers this as an unprivileged user.
+    if (process.getuid?.() === 0) {
+      expect(loadConfig({ DB_HOST: 'db', DB_PASSWORD_FILE: file }).database).toMatchObject({ password: 'pw' })
+    } else {
+      expect(configError({ DB_HOST: 'db', DB_PASSWORD_FILE: file })).toMatch(/permission denied/)
+    }
+  })
+
+  it('never echoes DATABASE_URL, which may hold the password', () => {
+    const text = configError({ DATABASE_URL: 'mysql://user:hunter2@host/db' })
+
+    expect(text).toBe('DATABASE_URL: not a valid postgres:// or postgresql:// URL')
+    expect(text).not.toContain('hunter2')
+  })
+})

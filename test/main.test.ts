@@ -1,0 +1,149 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { MAIN, readableByNobody, spawnService } from './support/process.js'
+
+const postgres = inject('postgres')
+let dir: string
+let passwordFile: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ctera-main-'))
+  await chmod(dir, 0o755)
+  passwordFile = join(dir, 'db_password.txt')
+  await writeFile(passwordFile, `${postgres.app.password}\n`, { mode: 0o600 })
+})
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+function externalEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    CONTAINER_NAME: 'main-test',
+    DB_HOST: postgres.app.host,
+    DB_PORT: String(postgres.app.port),
+    DB_USER: 'ctera',
+    DB_NAME: 'postgres',
+    DB_PASSWORD_FILE: passwordFile,
+    ...extra,
+  }
+}
+
+describe('start-up errors: one line naming the variable, exit code 1, fast', () => {
+  it.each([
+    [
+      { PORT: 'abc' },
+      'ctera-app: invalid configuration: PORT: must be an integer from 0 to 65535 (got "abc")',
+    ],
+    [
+      { DB_PASSWORD_FILE: '/run/secrets/missing' },
+      'DB_PASSWORD_FILE: cannot read /run/secrets/missing (no such file)',
+    ],
+    [
+      { DATABASE_URL: 'http://ctera:hunter2@db/x' },
+      'DATABASE_URL: not a valid postgres:// or postgresql:// URL',
+    ],
+  ])('%j', async (bad, expected) => {
+    const started = performance.now()
+
+    const service = spawnService(externalEnv(bad))
+    const code = await service.exited
+
+    expect(code).toBe(1)
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect(service.stderr).toHaveLength(1)
+    expect(service.stderr[0]).toContain(expected)
+    expect(service.stdout).toEqual([])
+    expect(service.stderr.join('')).not.toContain('hunter2')
+  })
+
+  it('names an unreadable password file when run as an unprivileged user', async ({ skip }) => {
+    if (process.getuid?.() !== 0) skip('needs root to switch to an unprivileged user')
+    if (!readableByNobody(MAIN)) skip('this checkout is not readable by an unprivileged user')
+    const locked = join(dir, 'locked-password')
+    await writeFile(locked, 'pw', { mode: 0o600 })
+
+    const service = spawnService(externalEnv({ DB_PASSWORD_FILE: locked }), { uid: 65534, gid: 65534 })
+
+    expect(await service.exited).toBe(1)
+    expect(service.stderr).toEqual([
+      `ctera-app: invalid configuration: DB_PASSWORD_FILE: cannot read ${locked} (permission denied)`,
+    ])
+  })
+
+  it('says so in one line when the port is taken', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as { port: number }).port
+
+    const service = spawnService(externalEnv({ PORT: String(port) }))
+
+    expect(await service.exited).toBe(1)
+    expect(service.stderr).toEqual([`ctera-app: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`])
+    taken.close()
+  })
+})
+
+describe('with an external database and the password in a file', () => {
+  it('serves the seed contract, shuts down cleanly on SIGTERM, and never prints the password', async () => {
+    const service = spawnService(externalEnv())
+    const { port } = await service.waitForLog('listening', 20_000)
+
+    const health = await fetch(`http://127.0.0.1:${port}/health`)
+    const tables = await fetch(`http://127.0.0.1:${port}/number_of_tables`)
+    service.child.kill('SIGTERM')
+    const code = await service.exited
+
+    expect(health.status).toBe(200)
+    expect(await health.text()).toBe('{"container":"main-test","status":"Healthy!"}')
+    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}$/)
+    expect(code).toBe(0)
+    const output = [...service.stdout, ...service.stderr].join('\n')
+    expect(output).toContain('"msg":"stopped"')
+    expect(output).toContain(`postgresql://ctera@${postgres.app.host}:${postgres.app.port}/postgres`)
+    expect(output).not.toContain(postgres.app.password)
+    for (const line of service.stdout) expect(() => JSON.parse(line)).not.toThrow()
+  })
+})
+
+describe('with no database configured', () => {
+  it('starts an embedded PostgreSQL, keeps its data across restarts, and stops it with the service', async () => {
+    const dataDir = join(dir, 'embedded-data')
+    const env = { PORT: '0', HOST: '127.0.0.1', CONTAINER_NAME: 'embedded-test', EMBEDDED_DB_DIR: dataDir }
+
+    const first = spawnService(env)
+    const { port } = await first.waitForLog('listening')
+    const using = await first.waitForLog('using database')
+    const health = await fetch(`http://127.0.0.1:${port}/health`)
+    const credentials = JSON.parse(await readFile(join(dataDir, 'credentials.json'), 'utf8'))
+    const dbPort = Number(String(using.database).match(/:(\d+)\//)?.[1])
+    const admin = new pg.Client({ host: '127.0.0.1', port: dbPort, database: 'postgres', ...credentials })
+    await admin.connect()
+    await admin.query('CREATE TABLE kept_across_restarts (id int)')
+    await admin.end()
+    first.child.kill('SIGTERM')
+
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({ container: 'embedded-test', status: 'Healthy!' })
+    expect(using.embedded).toBe(true)
+    expect(await first.exited).toBe(0)
+    const afterStop = new pg.Client({ host: '127.0.0.1', port: dbPort, database: 'postgres', ...credentials })
+    await expect(afterStop.connect()).rejects.toThrow(/ECONNREFUSED/)
+
+    const second = spawnService(env)
+    const restarted = await second.waitForLog('listening')
+    const response = await fetch(`http://127.0.0.1:${restarted.port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ numberOfTables(schema: "public") }' }),
+    })
+    second.child.kill('SIGINT')
+
+    expect(await response.json()).toEqual({ data: { numberOfTables: 1 } })
+    expect(await second.exited).toBe(0)
+    expect([...first.stdout, ...second.stdout].join('\n')).not.toContain(credentials.password)
+  })
+})

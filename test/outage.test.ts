@@ -1,0 +1,99 @@
+import { ClientError, GraphQLClient } from 'graphql-request'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DefaultNumberOfTablesDocument, HealthDocument } from './generated/operations.js'
+import { startTestPostgres, type TestPostgres } from './support/postgres.js'
+import { CONTAINER_NAME, type RunningService, startService } from './support/service.js'
+
+// This file stops and starts its own real PostgreSQL, so the shared one stays up for other files.
+let postgres: TestPostgres
+let service: RunningService
+let client: GraphQLClient
+
+beforeAll(async () => {
+  postgres = await startTestPostgres()
+  service = await startService(postgres.app)
+  client = new GraphQLClient(`${service.url}/graphql`)
+})
+afterAll(async () => {
+  await service?.close()
+  await postgres?.destroy()
+})
+
+const UNREACHABLE = ['connection refused', 'connection lost']
+
+describe('when the database stops and starts again', () => {
+  it('is healthy first, with idle connections in the pool', async () => {
+    await Promise.all([1, 2, 3].map(() => fetch(`${service.url}/number_of_tables`)))
+
+    const response = await fetch(`${service.url}/health`)
+
+    expect(response.status).toBe(200)
+  })
+
+  it('answers /health with 503 and the seed body once the database is stopped', async () => {
+    await postgres.server.stop()
+
+    const response = await fetch(`${service.url}/health`)
+
+    expect(response.status).toBe(503)
+    expect(await response.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Unhealthy"}`)
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('reports healthy: false with a fixed reason in GraphQL, not an error', async () => {
+    const { health } = await client.request(HealthDocument)
+
+    expect(health.healthy).toBe(false)
+    expect(health.status).toBe('Unhealthy')
+    expect(UNREACHABLE).toContain(health.reason)
+  })
+
+  it('fails numberOfTables with DATABASE_UNAVAILABLE and a message that says nothing internal', async () => {
+    const error = await client.request(DefaultNumberOfTablesDocument).catch((caught: unknown) => caught)
+
+    expect(error).toBeInstanceOf(ClientError)
+    const [first] = (error as ClientError).response.errors ?? []
+    expect(first?.message).toBe('The database is unavailable.')
+    expect(first?.extensions?.code).toBe('DATABASE_UNAVAILABLE')
+    expect(UNREACHABLE).toContain(first?.extensions?.reason)
+    expect(JSON.stringify((error as ClientError).response)).not.toMatch(
+      /127\.0\.0\.1|ECONNREFUSED|stack|ctera@/,
+    )
+  })
+
+  it('answers /number_of_tables with a JSON 503 (the seed answered an HTML 500)', async () => {
+    const response = await fetch(`${service.url}/number_of_tables`)
+    const body = await response.json()
+
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('5')
+    expect(body.code).toBe('DATABASE_UNAVAILABLE')
+    expect(body.error).toBe('The database is unavailable.')
+  })
+
+  it('recovers by itself, in the same process, once the database is back', async () => {
+    await postgres.server.start()
+    const back = Date.now()
+
+    let status = 0
+    while (Date.now() - back < 10_000) {
+      status = (await fetch(`${service.url}/health`)).status
+      if (status === 200) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+
+    expect(status).toBe(200)
+    expect(Date.now() - back).toBeLessThan(2000)
+    expect((await fetch(`${service.url}/number_of_tables`)).status).toBe(200)
+  })
+
+  it('logged the outage and the recovery with fixed reasons, and survived idle-connection errors', () => {
+    const messages = service.logs.map((line) => line.msg)
+
+    expect(messages).toContain('database is unreachable')
+    expect(messages).toContain('database is reachable')
+    expect(messages).toContain('idle database connection lost')
+    expect(service.rawLogs.join('\n')).not.toContain(postgres.app.password)
+  })
+})

@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { resolve } from 'node:path'
+
+export const MAIN = resolve(import.meta.dirname, '../../dist/main.js')
+
+export interface ServiceProcess {
+  child: ChildProcess
+  stdout: string[]
+  stderr: string[]
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>
+  /** Resolves with the first JSON log line whose msg is `msg`, or rejects when the process exits first. */
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>
+}
+
+/** Runs the compiled server (what `npm start` runs) with exactly the given environment. */
+export function spawnService(
+  env: Record<string, string>,
+  options: { uid?: number; gid?: number } = {},
+): ServiceProcess {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  })
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const waiters: Array<() => void> = []
+  const collect = (into: string[]) => (chunk: Buffer) => {
+    into.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+    for (const wake of waiters) wake()
+  }
+  child.stdout?.on('data', collect(stdout))
+  child.stderr?.on('data', collect(stderr))
+  const exited = new Promise<number | string>((resolveExit) => {
+    child.on('exit', (code, signal) => {
+      resolveExit(code ?? signal ?? 'unknown')
+      for (const wake of waiters) wake()
+    })
+  })
+
+  function waitForLog(msg: string, timeoutMs = 60_000) {
+    return new Promise<Record<string, unknown>>((resolveLine, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no "${msg}" log in ${timeoutMs} ms: ${stderr.join(' ')}`)),
+        timeoutMs,
+      )
+      const check = () => {
+        const line = stdout
+          .map((text) => JSON.parse(text) as Record<string, unknown>)
+          .find((entry) => entry.msg === msg)
+        if (line) {
+          clearTimeout(timer)
+          resolveLine(line)
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          clearTimeout(timer)
+          reject(new Error(`exited before "${msg}": ${stderr.join(' ')}`))
+        }
+      }
+      waiters.push(check)
+      check()
+    })
+  }
+  return { child, stdout, stderr, exited, waitForLog }
+}
+
+/** True when uid 65534 (nobody) can read the file, so the server can run as that user. */
+export function readableByNobody(file: string): boolean {
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(file)}, 4)`], {
+    uid: 65534,
+    gid: 65534,
+  })
+  return probe.status === 0
+}
