@@ -17,7 +17,6 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string' },
         useTypeImports: true,
         enumsAsTypes: true,
-        avoidOptionals: true,
       },
     },
   },

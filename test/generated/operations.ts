@@ -28,7 +28,7 @@ export type Health = {
   /** How long the check took, in milliseconds. */
   latencyMs: Scalars['Float']['output'];
   /** null when healthy; otherwise a short fixed reason such as "connection refused" or "timeout". */
-  reason: Maybe<Scalars['String']['output']>;
+  reason?: Maybe<Scalars['String']['output']>;
   /** "Healthy!" or "Unhealthy", as the original /health endpoint said. */
   status: Scalars['String']['output'];
 };
@@ -46,7 +46,7 @@ export type Query = {
 /** Whether the service can reach its PostgreSQL database, and what that database holds. */
 export type QueryNumberOfTablesArgs = {
   includeSystem?: InputMaybe<Scalars['Boolean']['input']>;
-  schema: InputMaybe<Scalars['String']['input']>;
+  schema?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
@@ -55,8 +55,8 @@ export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
 export type HealthQuery = { health: { healthy: boolean, status: string, container: string, latencyMs: number, checkedAt: string, reason: string | null } };
 
 export type NumberOfTablesQueryVariables = Exact<{
-  schema: string | null | undefined;
-  includeSystem: boolean | null | undefined;
+  schema?: string | null | undefined;
+  includeSystem?: boolean | null | undefined;
 }>;
 
 
