@@ -91,6 +91,7 @@ describe('with an external database and the password in a file', () => {
   it('serves the seed contract, shuts down cleanly on SIGTERM, and never prints the password', async () => {
     const service = spawnService(externalEnv())
     const { port } = await service.waitForLog('listening', 20_000)
+    const using = await service.waitForLog('using database')
 
     const health = await fetch(`http://127.0.0.1:${port}/health`)
     const tables = await fetch(`http://127.0.0.1:${port}/number_of_tables`)
@@ -101,6 +102,8 @@ describe('with an external database and the password in a file', () => {
     expect(await health.text()).toBe('{"container":"main-test","status":"Healthy!"}')
     expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}$/)
     expect(code).toBe(0)
+    expect(using.embedded).toBe(false)
+    expect(service.stdout.join('\n')).not.toContain('embedded PostgreSQL')
     const output = [...service.stdout, ...service.stderr].join('\n')
     expect(output).toContain('"msg":"stopped"')
     expect(output).toContain(`postgresql://ctera@${postgres.app.host}:${postgres.app.port}/postgres`)

@@ -100,3 +100,21 @@ describe('routing', () => {
     expect(await response.text()).toBe('')
   })
 })
+
+describe('secrets', () => {
+  it('no response or log line carries the password', async () => {
+    const paths = ['/health', '/number_of_tables', '/wrong_route', '/graphql?query={health{reason}}']
+    const bodies = await Promise.all(paths.map(async (path) => (await fetch(`${service.url}${path}`)).text()))
+    const introspection = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __schema { types { name description } } }' }),
+    })
+
+    const everything = [...bodies, await introspection.text(), ...service.rawLogs].join('\n')
+
+    expect(bodies[0]).toContain('Healthy!')
+    expect(service.rawLogs.length).toBeGreaterThan(0)
+    expect(everything).not.toContain(postgres.app.password)
+  })
+})
