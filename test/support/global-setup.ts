@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import type { ConnectionSettings } from '../../src/config.js'
-import { startTestPostgres } from './postgres.js'
+import { startTestPostgres, useExternalPostgres } from './postgres.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,7 +9,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const postgres = await startTestPostgres()
+  // CI's PostgreSQL matrix hands its server in through DATABASE_URL; otherwise the suite starts its own.
+  const url = process.env.DATABASE_URL
+  const postgres = url ? await useExternalPostgres(url) : await startTestPostgres()
   project.provide('postgres', { admin: postgres.admin, app: postgres.app })
   return () => postgres.destroy()
 }

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { parse as parseConnectionString } from 'pg-connection-string'
 import type { ConnectionSettings } from '../../src/config.js'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.js'
 import { createLogger } from '../../src/logger.js'
@@ -32,6 +33,36 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       await server.stop()
       await rm(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/**
+ * The suite's shared database on a server someone else runs (CI's PostgreSQL 13-18 service containers):
+ * DATABASE_URL names a superuser; the `ctera` login role is made afresh with a new password.
+ */
+export async function useExternalPostgres(url: string): Promise<Omit<TestPostgres, 'server'>> {
+  const parsed = parseConnectionString(url)
+  const admin: ConnectionSettings = {
+    host: parsed.host ?? 'localhost',
+    port: Number(parsed.port ?? 5432),
+    user: parsed.user ?? 'postgres',
+    database: parsed.database ?? 'postgres',
+    password: parsed.password ?? undefined,
+  }
+  const password = `pw-${randomBytes(12).toString('hex')}`
+  const dropRole = (client: pg.Client) =>
+    client.query(`DO $$ BEGIN
+      IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'ctera') THEN
+        EXECUTE 'DROP OWNED BY ctera CASCADE'; DROP ROLE ctera;
+      END IF; END $$`)
+  await withClient(admin, async (client) => {
+    await dropRole(client)
+    await client.query(`CREATE ROLE ctera LOGIN PASSWORD '${password}'`)
+  })
+  return {
+    admin,
+    app: { ...admin, user: 'ctera', password },
+    destroy: () => withClient(admin, dropRole).then(() => undefined),
   }
 }
 

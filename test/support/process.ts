@@ -16,12 +16,13 @@ export interface ServiceProcess {
 /** Runs the compiled server (what `npm start` runs) with exactly the given environment. */
 export function spawnService(
   env: Record<string, string>,
-  options: { uid?: number; gid?: number } = {},
+  options: { uid?: number; gid?: number; cwd?: string; args?: string[] } = {},
 ): ServiceProcess {
-  const child = spawn(process.execPath, [MAIN], {
+  const { args = [MAIN], ...spawnOptions } = options
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...options,
+    ...spawnOptions,
   })
   const stdout: string[] = []
   const stderr: string[] = []

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+
+# ---- build: compile TypeScript with the dev dependencies --------------------------------------------
+FROM node:20.20.2-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: nothing from the registry runs at build time; --omit=optional: no embedded PostgreSQL.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --omit=optional --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- runtime: production dependencies and dist/ only, as a non-root user ----------------------------
+FROM node:20.20.2-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=5001 \
+    HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+# The `node` user (uid 1000) ships with the base image; the app needs no write access to /app.
+USER node
+EXPOSE 5001
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["node", "dist/healthcheck.js"]
+# node itself is PID 1 and handles SIGTERM (never `npm start`: npm does not pass signals on).
+CMD ["node", "dist/main.js"]

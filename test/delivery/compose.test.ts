@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { validateCompose } from '../support/compose-schema.js'
+import { ROOT } from '../support/dockerfile.js'
+
+const compose = parse(readFileSync(resolve(ROOT, 'docker-compose.yaml'), 'utf8'))
+const app = compose.services['ctera-app']
+const db = compose.services['postgres-db']
+
+describe('docker-compose.yaml', () => {
+  it('validates against the Compose Specification schema', () => {
+    expect(validateCompose(compose)).toEqual([])
+  })
+
+  it('the schema check can fail: an unknown service key is reported', () => {
+    const broken = structuredClone(compose)
+    broken.services['ctera-app'].restart_policy = 'always'
+
+    expect(validateCompose(broken).join('\n')).toMatch(/restart_policy/)
+  })
+
+  it('passes the password as a secret to both services, from db_password.txt', () => {
+    expect(compose.secrets.db_password.file).toBe('./db_password.txt')
+    expect(app.secrets).toContain('db_password')
+    expect(db.secrets).toContain('db_password')
+    expect(app.environment.DB_PASSWORD_FILE).toBe('/run/secrets/db_password')
+    expect(db.environment.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/db_password')
+    expect(JSON.stringify(compose)).not.toMatch(/DB_PASSWORD"|POSTGRES_PASSWORD"/)
+  })
+
+  it("uses the seed's user, the official postgres image pinned to a major, and a named volume", () => {
+    expect(app.environment.DB_USER).toBe('ctera')
+    expect(db.environment.POSTGRES_USER).toBe('ctera')
+    expect(db.image).toMatch(/^postgres:\d+(\.\d+)?$/)
+    const [volume] = db.volumes
+    expect(Object.keys(compose.volumes)).toContain(volume.split(':')[0])
+  })
+
+  it('builds the app image ctera-app, publishes 5001, and waits for a healthy database', () => {
+    expect(app.build).toBe('.')
+    expect(app.image).toBe('ctera-app')
+    expect(app.ports).toContain('5001:5001')
+    expect(app.depends_on['postgres-db'].condition).toBe('service_healthy')
+    expect(app.healthcheck.test).toEqual(['CMD', 'node', 'dist/healthcheck.js'])
+    expect(db.healthcheck.test.join(' ')).toContain('pg_isready')
+  })
+
+  it('hardens the app container', () => {
+    expect(app).toMatchObject({
+      read_only: true,
+      cap_drop: ['ALL'],
+      security_opt: ['no-new-privileges:true'],
+      tmpfs: ['/tmp'],
+      restart: 'unless-stopped',
+    })
+    expect(app.mem_limit).toMatch(/^\d+[mg]$/)
+  })
+})

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest'
+import { envOf, execForm, readStages, withKeyword, words } from '../support/dockerfile.js'
+
+const stages = readStages()
+const runtime = stages.at(-1)
+if (!runtime) throw new Error('the Dockerfile has no stage')
+
+describe('Dockerfile', () => {
+  it('is multi-stage: a build stage, then a runtime stage that copies only dist/ from it', () => {
+    const fromBuild = withKeyword(runtime, 'COPY').filter(
+      (copy) => copy.getArgumentsContent() && /--from=/.test(copy.getTextContent()),
+    )
+
+    expect(stages.length).toBeGreaterThanOrEqual(2)
+    expect(stages[0]?.name).toBe('build')
+    expect(fromBuild.map(words)).toEqual([['/app/dist', './dist']])
+  })
+
+  it('pins every base image to an exact version (never latest)', () => {
+    for (const stage of stages) {
+      expect(stage.tag ?? '').not.toBe('latest')
+      expect(`${stage.tag}${stage.digest ?? ''}`).toMatch(/^\d+\.\d+\.\d+|sha256:/)
+    }
+  })
+
+  it('runs the runtime stage as a non-root user', () => {
+    const users = withKeyword(runtime, 'USER').map((user) => words(user)[0])
+
+    expect(users.length).toBeGreaterThan(0)
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/)
+  })
+
+  it('has a HEALTHCHECK that needs no curl', () => {
+    const [healthcheck] = withKeyword(runtime, 'HEALTHCHECK')
+
+    expect(healthcheck).toBeDefined()
+    expect(healthcheck && execForm(healthcheck)).toEqual(['node', 'dist/healthcheck.js'])
+  })
+
+  it('starts node itself, never npm (npm does not pass SIGTERM on)', () => {
+    const [cmd] = withKeyword(runtime, 'CMD')
+
+    expect(cmd && execForm(cmd)).toEqual(['node', 'dist/main.js'])
+    expect(withKeyword(runtime, 'ENTRYPOINT')).toEqual([])
+  })
+
+  it('sets NODE_ENV=production and exposes 5001', () => {
+    expect(envOf(runtime).NODE_ENV).toBe('production')
+    expect(withKeyword(runtime, 'EXPOSE').flatMap(words)).toContain('5001')
+  })
+
+  it('copies no secret or .env file into any stage', () => {
+    const sources = stages.flatMap((stage) =>
+      [...withKeyword(stage, 'COPY'), ...withKeyword(stage, 'ADD')].flatMap((copy) =>
+        words(copy).slice(0, -1),
+      ),
+    )
+
+    expect(sources.length).toBeGreaterThan(0)
+    for (const source of sources) expect(source).not.toMatch(/db_password|\.env|secret|\.data|^\.$/)
+  })
+
+  it('installs production dependencies without the embedded PostgreSQL or install scripts', () => {
+    const runs = withKeyword(runtime, 'RUN').map((run) => run.getArgumentsContent() ?? '')
+
+    expect(
+      runs.some(
+        (run) =>
+          /npm ci\b.*--omit=dev/.test(run) && /--omit=optional/.test(run) && /--ignore-scripts/.test(run),
+      ),
+    ).toBe(true)
+  })
+})

