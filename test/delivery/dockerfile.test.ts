@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { envOf, execForm, readStages, withKeyword, words } from '../support/dockerfile.js'
+import { envOf, execForm, ROOT, readStages, withKeyword, words } from '../support/dockerfile.js'
 
 const stages = readStages()
 const runtime = stages.at(-1)
@@ -69,5 +71,27 @@ describe('Dockerfile', () => {
           /npm ci\b.*--omit=dev/.test(run) && /--omit=optional/.test(run) && /--ignore-scripts/.test(run),
       ),
     ).toBe(true)
+  })
+})
+
+describe('.dockerignore', () => {
+  it('keeps node_modules, .git, .data, secrets and tests out of the build context', () => {
+    const ignored = readFileSync(resolve(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'))
+
+    for (const path of [
+      'node_modules',
+      '.git',
+      '.data',
+      'db_password.txt',
+      'db_password.txt.gpg',
+      '.env',
+      'test',
+      'dist',
+    ]) {
+      expect(ignored).toContain(path)
+    }
   })
 })
