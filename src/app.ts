@@ -1,12 +1,19 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus'
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import { HealthMonitor } from './health/monitor.js'
 import type { Logger } from './logger.js'
+import { createMetrics } from './metrics.js'
 import { getHealth } from './rest/health.js'
+import { healthJson, wantsHealthJson } from './rest/health-json.js'
 import { getNumberOfTables } from './rest/number-of-tables.js'
-import { internalError, methodNotAllowed, notFound, type RestResponse, sendJson } from './rest/respond.js'
+import { openApiDocument } from './rest/openapi.js'
+import { getLiveness, getReadiness } from './rest/probes.js'
+import { internalError, methodNotAllowed, notFound, type RestResponse, send } from './rest/respond.js'
 import type { Context } from './schema/builder.js'
 import { schema } from './schema/index.js'
 
@@ -28,33 +35,54 @@ query Overview {
 }
 `
 
-type RestRoute = (context: Context) => Promise<RestResponse>
-
-const REST_ROUTES: Record<string, RestRoute> = {
-  '/health': (context) => getHealth(schema, context),
-  '/number_of_tables': (context) => getNumberOfTables(schema, context),
-}
 const REST_METHODS = 'GET, HEAD'
+// Orchestrators and Prometheus call these every few seconds: logged at debug level, not info.
+const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics'])
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+export type AppConfig = Pick<
+  Config,
+  | 'containerName'
+  | 'healthIntervalMs'
+  | 'healthStaleIntervals'
+  | 'healthWarnLatencyMs'
+  | 'healthWarnPoolPercent'
+  | 'healthDetails'
+>
 
 export interface AppDependencies {
-  config: Pick<Config, 'containerName'>
+  config: AppConfig
   db: Database
   logger: Logger
+  /** The service's version, shown in health+json only when HEALTH_DETAILS is on. */
+  version?: string
 }
 
 export interface App {
-  /** The Node request listener: REST shims first, then GraphQL; never listens by itself. */
+  /** The Node request listener: REST routes first, then GraphQL; never listens by itself. */
   handle(req: IncomingMessage, res: ServerResponse): void
   yoga: YogaServerInstance<Record<string, never>, Context>
+  /** Latest health, readiness and transitions. start() it to check in the background. */
+  monitor: HealthMonitor
+  /** Stops the monitor (ending live subscriptions) and disposes GraphQL. */
   dispose(): Promise<void>
 }
 
-export function createApp({ config, db, logger }: AppDependencies): App {
-  const context: Context = { db, containerName: config.containerName }
+export function createApp({ config, db, logger, version = '0.0.0' }: AppDependencies): App {
+  const monitor = new HealthMonitor(
+    () => db.checkHealth(),
+    {
+      intervalMs: config.healthIntervalMs,
+      staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
+    },
+    logger,
+  )
+  const metrics = createMetrics(db, monitor)
+  const context = (): Context => ({ db, monitor, containerName: config.containerName })
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => context,
+    context,
     // Never attach internal error details to a response, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
     graphiql: { title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY },
@@ -63,10 +91,53 @@ export function createApp({ config, db, logger }: AppDependencies): App {
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
     logging: logger,
+    plugins: [
+      usePrometheus({
+        registry: metrics.registry,
+        endpoint: false, // /metrics is ours and holds these too
+        skipIntrospection: true,
+        // Operation names come from clients: as label values they could grow the series without bound.
+        labels: { operationName: false },
+        metrics: {
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_error_result: true,
+          graphql_envelop_phase_execute: true,
+          graphql_envelop_phase_subscribe: true,
+        },
+      }),
+    ],
   })
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = pathOf(req.url)
+  const detailedHealth = async (): Promise<RestResponse> =>
+    healthJson(await monitor.check(), db.poolStats().queries, {
+      containerName: config.containerName,
+      warnLatencyMs: config.healthWarnLatencyMs,
+      warnPoolPercent: config.healthWarnPoolPercent,
+      details: config.healthDetails,
+      version,
+    })
+
+  const routes: Record<string, (req: IncomingMessage) => RestResponse | Promise<RestResponse>> = {
+    '/health': async (req) => {
+      const response = wantsHealthJson(req.headers.accept)
+        ? await detailedHealth()
+        : await getHealth(schema, context())
+      return { ...response, headers: { ...response.headers, vary: 'Accept' } }
+    },
+    '/healthz': detailedHealth,
+    '/livez': getLiveness,
+    '/readyz': () => getReadiness(monitor),
+    '/number_of_tables': () => getNumberOfTables(schema, context()),
+    '/metrics': async () => ({
+      status: 200,
+      text: await metrics.registry.metrics(),
+      headers: { 'content-type': metrics.registry.contentType },
+    }),
+    '/openapi.json': () => ({ status: 200, body: openApiDocument }),
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     // Yoga's own health plugin answers any URL ending in /health; the seed's /health is routed here
     // first, and only the GraphQL path ever reaches yoga.
     if (path === GRAPHQL_PATH) {
@@ -76,26 +147,55 @@ export function createApp({ config, db, logger }: AppDependencies): App {
       await yoga.requestListener(req, res)
       return
     }
-    const restRoute = REST_ROUTES[path]
-    if (!restRoute) return sendJson(req, res, notFound)
-    if (req.method !== 'GET' && req.method !== 'HEAD')
-      return sendJson(req, res, methodNotAllowed(REST_METHODS))
-    const response = await restRoute(context)
+    const restRoute = routes[path]
+    if (!restRoute) return send(req, res, notFound)
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
+    const response = await restRoute(req)
     if (response.error)
       logger.error({ err: response.error, path }, 'unexpected error answering a REST request')
-    sendJson(req, res, response)
+    send(req, res, response)
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now()
+    const method = req.method
+    const path = pathOf(req.url)
+    const routeLabel = path === GRAPHQL_PATH || path in routes ? path : 'unmatched'
+    const incomingId = req.headers['x-request-id']
+    const requestId =
+      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID()
+    res.setHeader('x-request-id', requestId)
+    // While draining, ask clients to drop keep-alive connections so none is cut between two requests.
+    if (monitor.isShuttingDown) res.setHeader('connection', 'close')
+
+    res.once('close', () => {
+      const seconds = (performance.now() - started) / 1000
+      const status = res.writableFinished ? res.statusCode : 499 // 499: the client went away first
+      metrics.observeRequest(method, routeLabel, status, seconds)
+      const line = {
+        requestId,
+        method,
+        route: routeLabel,
+        status,
+        durationMs: Math.round(seconds * 100_000) / 100,
+      }
+      if (PROBE_ROUTES.has(path)) logger.debug(line, 'request')
+      else logger.info(line, 'request')
+    })
+
+    route(req, res, path).catch((error: unknown) => {
+      logger.error({ err: error, requestId }, 'unexpected error answering a request')
+      if (!res.headersSent) send(req, res, internalError)
+      else res.destroy()
+    })
   }
 
   return {
-    handle(req, res) {
-      route(req, res).catch((error: unknown) => {
-        logger.error({ err: error }, 'unexpected error answering a request')
-        if (!res.headersSent) sendJson(req, res, internalError)
-        else res.destroy()
-      })
-    },
+    handle,
     yoga,
+    monitor,
     dispose: async () => {
+      monitor.stop()
       await yoga.dispose()
     },
   }

@@ -32,6 +32,18 @@ export interface Config {
   /** 0 = every health check is live; above 0, a report this young is reused. */
   healthCacheMs: number
   poolMax: number
+  /** The background monitor checks the database this often (faster, with backoff, while it is down). */
+  healthIntervalMs: number
+  /** Not ready once no check has succeeded for this many intervals. */
+  healthStaleIntervals: number
+  /** health+json says `warn` when a check takes longer than this. */
+  healthWarnLatencyMs: number
+  /** health+json says `warn` when this share of the pool is in use, in percent. */
+  healthWarnPoolPercent: number
+  /** health+json shows the failure reason and versions only when this is on. */
+  healthDetails: boolean
+  /** On SIGTERM, readiness turns 503 at once; the server keeps serving this long before it stops accepting. */
+  shutdownDrainMs: number
   shutdownTimeoutMs: number
   logLevel: LogLevel
 }
@@ -60,6 +72,12 @@ export function loadConfig(env: Env = process.env): Config {
     healthTimeoutMs: readInteger(env, 'HEALTH_TIMEOUT_MS', 2000, 100, 600_000),
     healthCacheMs: readInteger(env, 'HEALTH_CACHE_MS', 0, 0, 600_000),
     poolMax: readInteger(env, 'DB_POOL_MAX', 10, 1, 1000),
+    healthIntervalMs: readInteger(env, 'HEALTH_INTERVAL_MS', 5000, 100, 3_600_000),
+    healthStaleIntervals: readInteger(env, 'HEALTH_STALE_INTERVALS', 3, 1, 1000),
+    healthWarnLatencyMs: readInteger(env, 'HEALTH_WARN_LATENCY_MS', 500, 1, 600_000),
+    healthWarnPoolPercent: readInteger(env, 'HEALTH_WARN_POOL_PERCENT', 80, 1, 100),
+    healthDetails: readBoolean(env, 'HEALTH_DETAILS', false),
+    shutdownDrainMs: readInteger(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
   }
@@ -168,6 +186,14 @@ function readInteger(env: Env, name: string, fallback: number, min: number, max:
     )
   }
   return value
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = readString(env, name)
+  if (raw === undefined) return fallback
+  if (/^(true|1|yes|on)$/i.test(raw)) return true
+  if (/^(false|0|no|off)$/i.test(raw)) return false
+  throw new ConfigError(`${name}: must be true or false (got ${JSON.stringify(raw.slice(0, 40))})`)
 }
 
 function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createApp } from './app.js'
 import { type Config, ConfigError, type ConnectionSettings, loadConfig } from './config.js'
 import { createDatabase } from './db/database.js'
@@ -31,11 +33,13 @@ async function main(): Promise<void> {
 
   const settings = await connectionSettings(config, logger, shutdown)
   const db = createDatabase(settings, config, logger)
-  shutdown.add('close the database pool', () => db.close())
+  shutdown.add('close the database pools', () => db.close())
   logger.info({ database: db.description, embedded: config.database.kind === 'embedded' }, 'using database')
 
-  const app = createApp({ config, db, logger })
-  shutdown.add('dispose GraphQL', () => app.dispose())
+  const app = createApp({ config, db, logger, version: packageVersion() })
+  shutdown.add('dispose GraphQL', async () => {
+    await app.yoga.dispose()
+  })
   const server = createServer(app.handle)
   try {
     await listen(server, config.port, config.host)
@@ -45,9 +49,17 @@ async function main(): Promise<void> {
       `cannot listen on ${config.host}:${config.port} (${(error as NodeJS.ErrnoException).code ?? error})`,
     )
   }
-  shutdown.add('stop accepting and finish requests', () =>
-    closeServer(server, config.shutdownTimeoutMs, logger),
-  )
+  app.monitor.start()
+  // Run first at shutdown: readiness 503 at once (liveness stays 200), keep serving while load balancers
+  // notice, then stop accepting, end live subscriptions, and let in-flight requests finish.
+  shutdown.add('stop accepting, end subscriptions, finish requests', async () => {
+    app.monitor.beginShutdown()
+    if (config.shutdownDrainMs > 0) {
+      logger.info({ drainMs: config.shutdownDrainMs }, 'draining: not ready, still serving')
+      await sleep(config.shutdownDrainMs)
+    }
+    await closeServer(server, config.shutdownTimeoutMs, logger, () => app.monitor.stop())
+  })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   logger.info({ host: config.host, port, graphql: `http://localhost:${port}/graphql` }, 'listening')
@@ -77,6 +89,16 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve()
     })
   })
+}
+
+function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version
+  } catch {
+    return '0.0.0'
+  }
 }
 
 main().catch((error: unknown) => {

@@ -35,11 +35,18 @@ export class Shutdown {
   }
 }
 
-/** Stops accepting, lets in-flight requests finish, and cuts whatever is left after the timeout. */
-export async function closeServer(server: Server, timeoutMs: number, logger: Logger): Promise<void> {
+/** Stops accepting, ends streams, lets in-flight requests finish, and cuts whatever is left after the timeout. */
+export async function closeServer(
+  server: Server,
+  timeoutMs: number,
+  logger: Logger,
+  endStreams: () => void = () => {},
+): Promise<void> {
   if (!server.listening) return
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
+  // Long-lived responses (GraphQL subscriptions over SSE) would hold the server open until the timeout.
+  endStreams()
   let timer: NodeJS.Timeout | undefined
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs)

@@ -3,6 +3,7 @@ import type { ConnectionSettings } from '../config.js'
 import type { Logger } from '../logger.js'
 import { classifyFailure } from './errors.js'
 import { createHealthCheck, type HealthCheck } from './health.js'
+import { createInsight, type DatabaseOverview, type TablePage, type TablePageRequest } from './insight.js'
 import { createTableCounter, type TableFilter } from './tables.js'
 
 export interface DatabaseOptions {
@@ -13,10 +14,21 @@ export interface DatabaseOptions {
   poolMax: number
 }
 
+export interface PoolStats {
+  total: number
+  idle: number
+  waiting: number
+  max: number
+}
+
 /** Everything the rest of the service may ask of PostgreSQL. Resolvers reach it as `ctx.db`. */
 export interface Database {
   checkHealth(): Promise<HealthCheck>
   countTables(filter: TableFilter): Promise<number>
+  overview(): Promise<DatabaseOverview>
+  tables(request: TablePageRequest): Promise<TablePage>
+  /** Connections of the query pool, and of the health probe's own one-connection pool. */
+  poolStats(): { queries: PoolStats; health: PoolStats }
   /** Ends every connection; safe to call twice. */
   close(): Promise<void>
   /** `postgresql://user@host:port/database`, for logs: no password, whatever the settings held. */
@@ -28,7 +40,7 @@ export function createDatabase(
   options: DatabaseOptions,
   logger: Logger,
 ): Database {
-  const pool = new pg.Pool({
+  const common: pg.PoolConfig = {
     ...(settings.connectionString
       ? { connectionString: settings.connectionString }
       : {
@@ -38,7 +50,6 @@ export function createDatabase(
           database: settings.database,
           password: settings.password,
         }),
-    max: options.poolMax,
     // pg's default of 0 waits forever for a connection: a black-holed server would hang every request.
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.queryTimeoutMs,
@@ -46,24 +57,39 @@ export function createDatabase(
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'ctera-app',
-  })
-  // An idle client whose server goes away emits 'error' on the pool; unhandled, that kills the process.
-  pool.on('error', (error) =>
-    logger.warn({ reason: classifyFailure(error) }, 'idle database connection lost'),
-  )
+  }
+  const pool = new pg.Pool({ ...common, max: options.poolMax })
+  // Health probes get a connection of their own, so slow queries filling the pool cannot starve them.
+  const healthPool = new pg.Pool({ ...common, max: 1 })
+  for (const each of [pool, healthPool]) {
+    // An idle client whose server goes away emits 'error' on its pool; unhandled, that kills the process.
+    each.on('error', (error) =>
+      logger.warn({ reason: classifyFailure(error) }, 'idle database connection lost'),
+    )
+  }
 
   let closing: Promise<void> | undefined
   return {
-    checkHealth: createHealthCheck(
-      pool,
-      { timeoutMs: options.healthTimeoutMs, cacheMs: options.healthCacheMs },
-      logger,
-    ),
+    checkHealth: createHealthCheck(healthPool, {
+      timeoutMs: options.healthTimeoutMs,
+      cacheMs: options.healthCacheMs,
+    }),
     countTables: createTableCounter(pool),
+    ...createInsight(pool),
+    poolStats: () => ({ queries: statsOf(pool), health: statsOf(healthPool) }),
     close: () => {
-      closing ??= pool.end()
+      closing ??= Promise.all([pool.end(), healthPool.end()]).then(() => undefined)
       return closing
     },
     description: `postgresql://${settings.user}@${settings.host}:${settings.port}/${settings.database}`,
+  }
+}
+
+function statsOf(pool: pg.Pool): PoolStats {
+  return {
+    total: pool.totalCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+    max: pool.options.max ?? 0,
   }
 }

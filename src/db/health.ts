@@ -1,5 +1,4 @@
 import type pg from 'pg'
-import type { Logger } from '../logger.js'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
 
 export interface HealthCheck {
@@ -20,11 +19,7 @@ export interface HealthCheckOptions {
  * Returns a health check that never throws and never takes longer than timeoutMs. Calls that arrive
  * while a probe is in flight share it, so a probe storm costs the database one `SELECT 1` at a time.
  */
-export function createHealthCheck(
-  pool: pg.Pool,
-  options: HealthCheckOptions,
-  logger: Logger,
-): () => Promise<HealthCheck> {
+export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): () => Promise<HealthCheck> {
   let last: HealthCheck | undefined
   let inFlight: Promise<HealthCheck> | undefined
   // pg honours a per-query query_timeout; its type definitions do not list it.
@@ -40,16 +35,8 @@ export function createHealthCheck(
       reason = classifyFailure(error)
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100
-    const report = { healthy: reason === null, latencyMs, checkedAt, reason }
-    logTransition(last, report)
-    last = report
-    return report
-  }
-
-  function logTransition(previous: HealthCheck | undefined, next: HealthCheck): void {
-    if (previous?.healthy === next.healthy) return
-    if (next.healthy) logger.info({ latencyMs: next.latencyMs }, 'database is reachable')
-    else logger.warn({ reason: next.reason }, 'database is unreachable')
+    last = { healthy: reason === null, latencyMs, checkedAt, reason }
+    return last
   }
 
   return () => {

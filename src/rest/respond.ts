@@ -3,17 +3,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 /** A REST answer before it is written: the shims return these, app.ts writes them. */
 export interface RestResponse {
   status: number
-  body: unknown
+  /** Sent as JSON, unless `text` is given. */
+  body?: unknown
+  /** Sent as is, with the content-type from `headers`. */
+  text?: string
   headers?: Record<string, string>
   /** An unexpected failure behind this answer: app.ts logs it; it is never sent. */
   error?: unknown
 }
 
-/** Writes JSON with no-store caching; a HEAD request gets the same status and headers, no body. */
-export function sendJson(req: IncomingMessage, res: ServerResponse, response: RestResponse): void {
-  const payload = Buffer.from(JSON.stringify(response.body))
+/** Writes the answer with no-store caching; a HEAD request gets the same status and headers, no body. */
+export function send(req: IncomingMessage, res: ServerResponse, response: RestResponse): void {
+  const isText = response.text !== undefined
+  const payload = Buffer.from(isText ? (response.text ?? '') : JSON.stringify(response.body))
   res.writeHead(response.status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
     'content-length': payload.length,
     'cache-control': 'no-store',
     ...response.headers,

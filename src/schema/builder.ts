@@ -1,9 +1,11 @@
 import SchemaBuilder from '@pothos/core'
 import type { Database } from '../db/database.js'
+import type { HealthMonitor } from '../health/monitor.js'
 
 /** What every resolver receives. The database comes through here, never from a module-level client. */
 export interface Context {
   db: Database
+  monitor: HealthMonitor
   containerName: string
 }
 
@@ -19,3 +21,4 @@ export const builder = new SchemaBuilder<{
 builder.queryType({
   description: 'Whether the service can reach its PostgreSQL database, and what that database holds.',
 })
+builder.subscriptionType({ description: 'Live updates, over Server-Sent Events (GraphQL over SSE).' })

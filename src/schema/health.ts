@@ -9,7 +9,7 @@ export interface HealthReport extends HealthCheck {
 export const HEALTHY = 'Healthy!'
 export const UNHEALTHY = 'Unhealthy'
 
-const Health = builder.objectRef<HealthReport>('Health').implement({
+export const Health = builder.objectRef<HealthReport>('Health').implement({
   description: 'The result of one live check of the database connection.',
   fields: (t) => ({
     healthy: t.exposeBoolean('healthy', {
@@ -35,6 +35,16 @@ builder.queryField('health', (t) =>
     type: Health,
     description:
       'Checks the database now (SELECT 1). A dead database is reported here, not raised as an error.',
-    resolve: async (_root, _args, ctx) => ({ ...(await ctx.db.checkHealth()), container: ctx.containerName }),
+    resolve: async (_root, _args, ctx) => ({ ...(await ctx.monitor.check()), container: ctx.containerName }),
+  }),
+)
+
+builder.subscriptionField('healthChanged', (t) =>
+  t.field({
+    type: Health,
+    description:
+      'The current health report at once, then a new one each time the database becomes reachable or unreachable.',
+    subscribe: (_root, _args, ctx) => ctx.monitor.watch(),
+    resolve: (report, _args, ctx) => ({ ...report, container: ctx.containerName }),
   }),
 )

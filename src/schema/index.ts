@@ -1,4 +1,5 @@
 import { builder } from './builder.js'
+import './database.js'
 import './date-time.js'
 import './health.js'
 import './tables.js'

@@ -2,7 +2,7 @@ import { builder } from './builder.js'
 import { badUserInput, whenDatabaseAvailable } from './errors.js'
 
 // PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1); a longer name cannot match.
-const MAX_SCHEMA_NAME_LENGTH = 63
+export const MAX_SCHEMA_NAME_LENGTH = 63
 
 builder.queryField('numberOfTables', (t) =>
   t.int({

@@ -16,6 +16,37 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
 };
 
+/** Server connections to this database by state. Other roles’ sessions count only when the service role may read all statistics (pg_monitor). */
+export type Connections = {
+  __typename?: 'Connections';
+  active: Scalars['Int']['output'];
+  idle: Scalars['Int']['output'];
+  /** The server’s max_connections. */
+  max: Scalars['Int']['output'];
+};
+
+/** What the database is and holds, from read-only catalog queries. */
+export type Database = {
+  __typename?: 'Database';
+  connections: Connections;
+  /** True on a standby (replica). */
+  inRecovery: Scalars['Boolean']['output'];
+  name: Scalars['String']['output'];
+  serverVersion: Scalars['String']['output'];
+  sizeBytes: Scalars['Float']['output'];
+  tables: TableConnection;
+  uptimeSeconds: Scalars['Float']['output'];
+};
+
+
+/** What the database is and holds, from read-only catalog queries. */
+export type DatabaseTablesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  includeSystem?: InputMaybe<Scalars['Boolean']['input']>;
+  schema?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** The result of one live check of the database connection. */
 export type Health = {
   __typename?: 'Health';
@@ -33,9 +64,18 @@ export type Health = {
   status: Scalars['String']['output'];
 };
 
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** Pass as `after` for the next page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 /** Whether the service can reach its PostgreSQL database, and what that database holds. */
 export type Query = {
   __typename?: 'Query';
+  /** The database itself. Fails with DATABASE_UNAVAILABLE when it cannot be reached. */
+  database: Database;
   /** Checks the database now (SELECT 1). A dead database is reported here, not raised as an error. */
   health: Health;
   /** How many tables the service database user can see. With no arguments this is exactly the original `SELECT count(*) FROM information_schema.tables`, system catalogs included. Fails with extensions.code DATABASE_UNAVAILABLE when the database cannot be reached. */
@@ -48,6 +88,39 @@ export type QueryNumberOfTablesArgs = {
   includeSystem?: InputMaybe<Scalars['Boolean']['input']>;
   schema?: InputMaybe<Scalars['String']['input']>;
 };
+
+/** Live updates, over Server-Sent Events (GraphQL over SSE). */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** The current health report at once, then a new one each time the database becomes reachable or unreachable. */
+  healthChanged: Health;
+};
+
+export type Table = {
+  __typename?: 'Table';
+  kind: TableKind;
+  name: Scalars['String']['output'];
+  /** The planner’s row estimate; null until the table is first analyzed. */
+  rowEstimate?: Maybe<Scalars['Float']['output']>;
+  schema: Scalars['String']['output'];
+  /** Table, indexes and TOAST (pg_total_relation_size). */
+  sizeBytes: Scalars['Float']['output'];
+};
+
+/** One page of tables, ordered by schema then name. */
+export type TableConnection = {
+  __typename?: 'TableConnection';
+  nodes: Array<Table>;
+  pageInfo: PageInfo;
+  /** All the tables that match, on every page: the same number as numberOfTables. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type TableKind =
+  | 'FOREIGN_TABLE'
+  | 'PARTITIONED_TABLE'
+  | 'TABLE'
+  | 'VIEW';
 
 export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
 

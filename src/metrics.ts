@@ -1,0 +1,96 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Database } from './db/database.js'
+import type { HealthMonitor } from './health/monitor.js'
+
+const TABLE_COUNT_TIMEOUT_MS = 1000
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+export interface Metrics {
+  registry: Registry
+  observeRequest(method: string | undefined, route: string, status: number, seconds: number): void
+}
+
+/**
+ * The service's Prometheus metrics, in a registry of its own (no global state, one per app). Every
+ * label value comes from a fixed set, so no client can grow the number of series.
+ */
+export function createMetrics(db: Database, monitor: HealthMonitor): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+
+  new Gauge({
+    name: 'db_up',
+    help: '1 when the latest database health check succeeded, else 0 (also 0 before the first check).',
+    registers: [registry],
+    collect() {
+      this.set(monitor.latest?.healthy ? 1 : 0)
+    },
+  })
+
+  const checkDuration = new Histogram({
+    name: 'db_health_check_duration_seconds',
+    help: 'How long database health checks took, by result.',
+    labelNames: ['result'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  })
+  monitor.on('report', (report) =>
+    checkDuration.observe({ result: report.healthy ? 'healthy' : 'unhealthy' }, report.latencyMs / 1000),
+  )
+
+  new Gauge({
+    name: 'db_health_last_success_timestamp_seconds',
+    help: 'Unix time of the start of the last successful database health check.',
+    registers: [registry],
+    collect() {
+      if (monitor.lastSuccessAt) this.set(monitor.lastSuccessAt.getTime() / 1000)
+    },
+  })
+
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Connections of the query pool and of the health-check pool: total open, idle, and requests waiting for one.',
+    labelNames: ['pool', 'state'],
+    registers: [registry],
+    collect() {
+      for (const [pool, stats] of Object.entries(db.poolStats())) {
+        this.set({ pool, state: 'total' }, stats.total)
+        this.set({ pool, state: 'idle' }, stats.idle)
+        this.set({ pool, state: 'waiting' }, stats.waiting)
+        this.set({ pool, state: 'max' }, stats.max)
+      }
+    },
+  })
+
+  new Gauge({
+    name: 'db_tables',
+    help: 'The number of tables (the seed count: information_schema.tables), refreshed on scrape while the database is up.',
+    registers: [registry],
+    async collect() {
+      if (!monitor.latest?.healthy) return
+      // A slow database must not hold the scrape: keep the previous value after a second.
+      const count = await Promise.race([
+        db.countTables({ includeSystem: true }).catch(() => undefined),
+        sleep(TABLE_COUNT_TIMEOUT_MS, undefined, { ref: false }),
+      ])
+      if (count !== undefined) this.set(count)
+    },
+  })
+
+  const requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests by method, route and status code.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+
+  return {
+    registry,
+    observeRequest(method, route, status, seconds) {
+      const label = method && KNOWN_METHODS.has(method) ? method : 'other'
+      requestDuration.observe({ method: label, route, status: String(status) }, seconds)
+    },
+  }
+}
