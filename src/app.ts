@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus'
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import { useGraphqlMetrics } from './graphql-metrics.js'
 import { HealthMonitor } from './health/monitor.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
@@ -91,22 +91,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
     logging: logger,
-    plugins: [
-      usePrometheus({
-        registry: metrics.registry,
-        endpoint: false, // /metrics is ours and holds these too
-        skipIntrospection: true,
-        // Operation names come from clients: as label values they could grow the series without bound.
-        labels: { operationName: false },
-        metrics: {
-          graphql_envelop_request: true,
-          graphql_envelop_request_duration: true,
-          graphql_envelop_error_result: true,
-          graphql_envelop_phase_execute: true,
-          graphql_envelop_phase_subscribe: true,
-        },
-      }),
-    ],
+    plugins: [useGraphqlMetrics(metrics.registry)],
   })
 
   const detailedHealth = async (): Promise<RestResponse> =>

@@ -18,6 +18,15 @@ export interface Metrics {
 export function createMetrics(db: Database, monitor: HealthMonitor): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  // prom-client names these gauges with a counter's `_total` suffix (promtool rejects that); the same
+  // numbers stay available per type as nodejs_active_handles, nodejs_active_requests, nodejs_active_resources.
+  for (const misnamed of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    registry.removeSingleMetric(misnamed)
+  }
 
   new Gauge({
     name: 'db_up',

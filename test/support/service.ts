@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { type App, type AppConfig, createApp } from '../../src/app.js'
 import { type ConnectionSettings, loadConfig } from '../../src/config.js'
-import { createDatabase, type DatabaseOptions } from '../../src/db/database.js'
+import { createDatabase, type Database, type DatabaseOptions } from '../../src/db/database.js'
 import { createLogger } from '../../src/logger.js'
 
 export const CONTAINER_NAME = 'ctera-app-test'
@@ -11,6 +11,7 @@ export const CONTAINER_NAME = 'ctera-app-test'
 export interface RunningService {
   url: string
   app: App
+  db: Database
   /** Every log line the service wrote, as parsed JSON. */
   logs: Array<Record<string, unknown>>
   rawLogs: string[]
@@ -47,6 +48,7 @@ export async function startService(
   return {
     url: `http://127.0.0.1:${port}`,
     app,
+    db,
     rawLogs,
     get logs() {
       return rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>)

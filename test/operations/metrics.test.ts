@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestPostgres, type TestPostgres, withClient } from '../support/postgres.js'
+import { type RunningService, startService } from '../support/service.js'
+
+let postgres: TestPostgres
+let service: RunningService
+
+beforeAll(async () => {
+  postgres = await startTestPostgres()
+  service = await startService(postgres.app, { healthIntervalMs: 200 })
+})
+afterAll(async () => {
+  await service?.close()
+  await postgres?.destroy()
+})
+
+async function scrape(): Promise<{ text: string; contentType: string | null }> {
+  const response = await fetch(`${service.url}/metrics`)
+  return { text: await response.text(), contentType: response.headers.get('content-type') }
+}
+
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}${labels} `))
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1))
+}
+
+async function until(predicate: () => Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && !(await predicate()))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+}
+
+describe('GET /metrics', () => {
+  it('serves the Prometheus text format with the database, pool, HTTP, GraphQL and process metrics', async () => {
+    await fetch(`${service.url}/health`)
+    await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ numberOfTables }')}`)
+    await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ nope }')}`)
+    await until(async () => sample((await scrape()).text, 'db_up') === 1)
+    const expectedTables = await withClient(postgres.app, async (client) =>
+      Number((await client.query('SELECT count(*) FROM information_schema.tables')).rows[0].count),
+    )
+
+    const { text, contentType } = await scrape()
+
+    expect(contentType).toBe('text/plain; version=0.0.4; charset=utf-8')
+    expect(sample(text, 'db_up')).toBe(1)
+    expect(sample(text, 'db_tables')).toBe(expectedTables)
+    expect(sample(text, 'db_health_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60)
+    expect(sample(text, 'db_health_check_duration_seconds_count', '{result="healthy"}')).toBeGreaterThan(0)
+    expect(sample(text, 'db_pool_connections', '{pool="queries",state="max"}')).toBe(5)
+    expect(sample(text, 'db_pool_connections', '{pool="health",state="max"}')).toBe(1)
+    expect(
+      sample(text, 'http_request_duration_seconds_count', '{method="GET",route="/health",status="200"}'),
+    ).toBe(1)
+    expect(sample(text, 'graphql_request_duration_seconds_count', '{operation_type="query"}')).toBe(1)
+    expect(sample(text, 'graphql_errors_total', '{operation_type="query",phase="validate"}')).toBe(1)
+    expect(text).toContain('process_resident_memory_bytes')
+    expect(text).toContain('nodejs_eventloop_lag_seconds')
+  })
+
+  it('passes promtool check metrics', async () => {
+    const { text } = await scrape()
+
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+
+    expect(check.error).toBeUndefined()
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('')
+    expect(check.status).toBe(0)
+  })
+
+  it('promtool can fail: it reports a malformed exposition', () => {
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: 'bad metric{ 1\n', encoding: 'utf8' })
+
+    expect(check.status).not.toBe(0)
+  })
+
+  it('keeps label values bounded: unknown paths and methods share one series', async () => {
+    for (const path of ['/a', '/b', '/c?x=1']) await fetch(`${service.url}${path}`)
+    await fetch(`${service.url}/health`, { method: 'PROPFIND' }).catch(() => undefined)
+
+    const { text } = await scrape()
+
+    expect(
+      sample(text, 'http_request_duration_seconds_count', '{method="GET",route="unmatched",status="404"}'),
+    ).toBe(3)
+    expect(text).not.toMatch(/route="\/a"/)
+    expect(text).toMatch(/method="other",route="\/health",status="405"/)
+  })
+
+  it('says db_up 0 honestly once connecting fails, and 1 again after recovery', async () => {
+    await postgres.server.stop()
+    await until(async () => sample((await scrape()).text, 'db_up') === 0)
+    const down = await scrape()
+    await postgres.server.start()
+    await until(async () => sample((await scrape()).text, 'db_up') === 1, 10_000)
+    const up = await scrape()
+
+    expect(sample(down.text, 'db_up')).toBe(0)
+    expect(
+      sample(down.text, 'db_health_check_duration_seconds_count', '{result="unhealthy"}'),
+    ).toBeGreaterThan(0)
+    expect(sample(up.text, 'db_up')).toBe(1)
+  })
+})
