@@ -78,3 +78,31 @@ export async function withClient<T>(
     await client.end()
   }
 }
+
+/**
+ * A table the `ctera` role may read, held under an exclusive lock by an open transaction: asking its
+ * size (database { tables(schema) { nodes { sizeBytes } } }) waits until release(). A slow query on demand.
+ */
+export async function lockedTable(
+  admin: ConnectionSettings,
+): Promise<{ schema: string; release(): Promise<void> }> {
+  const schema = `locked_${randomBytes(4).toString('hex')}`
+  await withClient(admin, async (client) => {
+    await client.query(`CREATE SCHEMA ${schema}`)
+    await client.query(`CREATE TABLE ${schema}.busy (id int)`)
+    await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ctera; GRANT SELECT ON ${schema}.busy TO ctera`)
+  })
+  const locker = new pg.Client({ ...admin })
+  await locker.connect()
+  await locker.query(`BEGIN; LOCK TABLE ${schema}.busy IN ACCESS EXCLUSIVE MODE`)
+  return { schema, release: () => locker.end() }
+}
+
+/** A GraphQL request that waits on lockedTable()'s lock. */
+export function slowRequest(url: string, schema: string): Promise<Response> {
+  return fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `{ database { tables(schema: "${schema}") { nodes { sizeBytes } } } }` }),
+  })
+}

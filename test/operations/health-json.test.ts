@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { findFreePort } from '../../src/db/embedded.js'
+import { lockedTable, slowRequest } from '../support/postgres.js'
+import { CONTAINER_NAME, type RunningService, startService } from '../support/service.js'
+import { startSlowProxy } from '../support/slow-proxy.js'
+
+const postgres = inject('postgres')
+const services: RunningService[] = []
+let healthy: RunningService
+
+beforeAll(async () => {
+  healthy = await startService(postgres.app)
+  services.push(healthy)
+})
+afterAll(() => Promise.all(services.map((service) => service.close())))
+
+async function start(options: Parameters<typeof startService>[1], settings = postgres.app) {
+  const service = await startService(settings, options)
+  services.push(service)
+  return service
+}
+
+async function get(url: string, accept?: string) {
+  const response = await fetch(url, { headers: accept ? { accept } : {} })
+  return {
+    status: response.status,
+    type: response.headers.get('content-type'),
+    vary: response.headers.get('vary'),
+    text: await response.text(),
+  }
+}
+
+describe('health+json (IETF health check response format)', () => {
+  it('is what /health sends when asked for application/health+json', async () => {
+    const response = await get(`${healthy.url}/health`, 'application/health+json')
+    const body = JSON.parse(response.text)
+
+    expect(response.status).toBe(200)
+    expect(response.type).toBe('application/health+json')
+    expect(response.vary).toBe('Accept')
+    expect(body).toMatchObject({
+      status: 'pass',
+      serviceId: CONTAINER_NAME,
+      checks: {
+        'postgresql:responseTime': [{ componentType: 'datastore', observedUnit: 'ms', status: 'pass' }],
+        'postgresql:connections': [
+          { componentType: 'datastore', observedUnit: 'connections', status: 'pass' },
+        ],
+      },
+    })
+    expect(body.checks['postgresql:responseTime'][0].observedValue).toBeGreaterThan(0)
+  })
+
+  it('leaves the seed body for other clients, including ones that refuse health+json', async () => {
+    for (const accept of [
+      undefined,
+      'application/json',
+      '*/*',
+      'application/health+json;q=0, application/json',
+    ]) {
+      const response = await get(`${healthy.url}/health`, accept)
+
+      expect(JSON.parse(response.text)).toEqual({ container: CONTAINER_NAME, status: 'Healthy!' })
+    }
+  })
+
+  it('is always what /healthz sends', async () => {
+    const response = await get(`${healthy.url}/healthz`)
+
+    expect(response.type).toBe('application/health+json')
+    expect(JSON.parse(response.text).status).toBe('pass')
+  })
+
+  it('says warn (still 200) when the check is slower than HEALTH_WARN_LATENCY_MS', async () => {
+    const proxy = await startSlowProxy(postgres.app, 15) // every round trip now takes 30 ms or more
+    const slow = await start({ healthWarnLatencyMs: 10 }, { ...postgres.app, port: proxy.port })
+
+    const response = await get(`${slow.url}/healthz`)
+    await proxy.close()
+
+    const body = JSON.parse(response.text)
+    expect(response.status).toBe(200)
+    expect(body.status).toBe('warn')
+    expect(body.checks['postgresql:responseTime'][0].status).toBe('warn')
+    expect(body.checks['postgresql:responseTime'][0].observedValue).toBeGreaterThan(10)
+  })
+
+  it('says warn when pool use crosses HEALTH_WARN_POOL_PERCENT', async () => {
+    const busy = await start({ healthWarnPoolPercent: 100, poolMax: 1, queryTimeoutMs: 20_000 })
+    const lock = await lockedTable(postgres.admin)
+    const held = slowRequest(busy.url, lock.schema)
+    while (busy.db.poolStats().queries.idle > 0 || busy.db.poolStats().queries.total === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+
+    const response = await get(`${busy.url}/healthz`)
+    await lock.release()
+    await held
+
+    const body = JSON.parse(response.text)
+    expect(response.status).toBe(200)
+    expect(body.status).toBe('warn')
+    expect(body.checks['postgresql:connections'][0]).toMatchObject({ status: 'warn', observedValue: 1 })
+  })
+
+  it('says fail with 503 when the database is down, and hides the reason and versions by default', async () => {
+    const down = await start({}, { ...postgres.app, port: await findFreePort() })
+
+    const response = await get(`${down.url}/healthz`)
+    const body = JSON.parse(response.text)
+
+    expect(response.status).toBe(503)
+    expect(body.status).toBe('fail')
+    expect(body.checks['postgresql:responseTime'][0].status).toBe('fail')
+    expect(response.text).not.toMatch(/connection refused|version|releaseId|output/)
+  })
+
+  it('shows the reason and versions when HEALTH_DETAILS is on', async () => {
+    const down = await start({ healthDetails: true }, { ...postgres.app, port: await findFreePort() })
+
+    const body = JSON.parse((await get(`${down.url}/healthz`)).text)
+
+    expect(body).toMatchObject({
+      status: 'fail',
+      output: 'connection refused',
+      version: '1',
+      releaseId: '1.2.3',
+    })
+  })
+})
