@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import {
   DatabaseOverviewDocument,
   DatabaseTablesDocument,
+  type DatabaseTablesQuery,
+  type DatabaseTablesQueryVariables,
   DefaultNumberOfTablesDocument,
 } from '../generated/operations.js'
 import { withClient } from '../support/postgres.js'
@@ -72,7 +74,10 @@ describe('database insight', () => {
     let after: string | null = null
     let pages = 0
     do {
-      const { database } = await client.request(DatabaseTablesDocument, { first: 40, after })
+      const { database }: DatabaseTablesQuery = await client.request(DatabaseTablesDocument, {
+        first: 40,
+        after,
+      })
       seen.push(...database.tables.nodes.map((table) => `${table.schema}.${table.name}`))
       expect(database.tables.totalCount).toBe(numberOfTables)
       after = database.tables.pageInfo.hasNextPage ? (database.tables.pageInfo.endCursor ?? null) : null
