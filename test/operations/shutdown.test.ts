@@ -1,0 +1,113 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { lockedTable, slowRequest } from '../support/postgres.js'
+import { spawnService } from '../support/process.js'
+
+const postgres = inject('postgres')
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ctera-shutdown-'))
+  await writeFile(join(dir, 'password'), postgres.app.password ?? '')
+})
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+interface Outcome {
+  status?: number
+  error?: string
+  at: number
+}
+
+/** One request on a connection of its own, so a refused connection means "never accepted". */
+function hit(port: number, path: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode, at: Date.now() }))
+      res.on('error', (error: NodeJS.ErrnoException) =>
+        resolve({ error: error.code ?? error.message, at: Date.now() }),
+      )
+    })
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ error: error.code ?? error.message, at: Date.now() }),
+    )
+    req.end()
+  })
+}
+
+describe('graceful shutdown under load', () => {
+  it('turns not ready at once, keeps serving through the drain, finishes in-flight work, ends streams, exits 0', async () => {
+    const service = spawnService({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_HOST: postgres.app.host,
+      DB_PORT: String(postgres.app.port),
+      DB_USER: 'ctera',
+      DB_PASSWORD_FILE: join(dir, 'password'),
+      DB_QUERY_TIMEOUT_MS: '20000',
+      HEALTH_INTERVAL_MS: '200',
+      SHUTDOWN_DRAIN_MS: '600',
+    })
+    const { port } = (await service.waitForLog('listening')) as { port: number }
+    const lock = await lockedTable(postgres.admin)
+    const inFlight = slowRequest(`http://127.0.0.1:${port}`, lock.schema)
+    const stream = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { healthChanged { healthy } }' }),
+    })
+    const streamText = stream.text()
+
+    // Steady load from 8 clients behind a load balancer that probes /readyz every 25 ms and sends no new
+    // request once it has seen 503 (bounded: 300 requests each). Requests already sent must all succeed.
+    let signalledAt = Number.POSITIVE_INFINITY
+    let balancerSawNotReady = false
+    const outcomes: Outcome[] = []
+    const readiness: Outcome[] = []
+    const clients = Array.from({ length: 8 }, async (_, index) => {
+      for (let sent = 0; sent < 300 && !balancerSawNotReady; sent++) {
+        outcomes.push(await hit(port, index % 2 ? '/health' : '/number_of_tables'))
+      }
+    })
+    const prober = (async () => {
+      for (let sent = 0; sent < 300; sent++) {
+        const [ready, live] = await Promise.all([hit(port, '/readyz'), hit(port, '/livez')])
+        readiness.push({ ...ready, error: ready.error ?? live.error, status: ready.status, at: ready.at })
+        if (ready.status === 503) balancerSawNotReady = true
+        if (ready.error) return
+        if (ready.at > signalledAt) expect(live.status).toBe(200)
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+    })()
+
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    signalledAt = Date.now()
+    service.child.kill('SIGTERM')
+    setTimeout(() => void lock.release(), 300)
+    const [slow] = await Promise.all([inFlight, ...clients, prober])
+    const code = await service.exited
+
+    const beforeSignal = outcomes.filter((outcome) => outcome.at < signalledAt)
+    const duringDrain = outcomes.filter((outcome) => outcome.at >= signalledAt && outcome.status)
+    const failures = outcomes.filter((outcome) => outcome.error)
+    const readyAfterSignal = readiness.filter((outcome) => outcome.at > signalledAt + 50 && outcome.status)
+    console.log(
+      `shutdown under load: ${outcomes.length} requests, ${beforeSignal.length} before SIGTERM, ` +
+        `${duringDrain.length} answered after it, ${failures.length} lost`,
+    )
+
+    expect(code).toBe(0)
+    expect(failures).toEqual([])
+    expect(outcomes.filter((outcome) => outcome.status && outcome.status !== 200)).toEqual([])
+    expect(beforeSignal.length).toBeGreaterThan(10)
+    expect(duringDrain.length).toBeGreaterThan(0)
+    expect(readyAfterSignal.length).toBeGreaterThan(0)
+    expect(readyAfterSignal.every((outcome) => outcome.status === 503)).toBe(true)
+    expect(slow.status).toBe(200)
+    expect(await streamText).toContain('event: complete')
+    expect(service.stdout.join('\n')).toContain('"msg":"stopped"')
+  })
+})
