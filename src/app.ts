@@ -19,8 +19,8 @@ import { schema } from './schema/index.js'
 
 export const GRAPHQL_PATH = '/graphql'
 
-const EXAMPLE_QUERY = `# Is the database reachable, and what does it hold?
-# Press the run button (or Ctrl+Enter) to check it now.
+const EXAMPLE_QUERY = `# Is the database up, and what does it hold?
+# Run it: the ▶ button, or Ctrl+Enter.
 query Overview {
   health {
     healthy
