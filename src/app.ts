@@ -4,6 +4,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
 import { HealthMonitor } from './health/monitor.js'
 import type { Logger } from './logger.js'
@@ -48,6 +49,10 @@ export type AppConfig = Pick<
   | 'healthWarnLatencyMs'
   | 'healthWarnPoolPercent'
   | 'healthDetails'
+  | 'production'
+  | 'introspection'
+  | 'graphiql'
+  | 'maxBodyBytes'
 >
 
 export interface AppDependencies {
@@ -85,13 +90,21 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     context,
     // Never attach internal error details to a response, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
-    graphiql: { title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY },
+    graphiql: config.graphiql ? { title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY } : false,
     // GraphiQL's code is served by us rather than a CDN: the playground works offline and behind proxies.
     renderGraphiQL,
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
     logging: logger,
-    plugins: [useGraphqlMetrics(metrics.registry)],
+    // One operation per request: a batch would multiply the work one request can ask for.
+    batching: false,
+    plugins: [
+      ...graphqlLimits({
+        introspection: config.introspection,
+        hideSuggestions: config.production || !config.introspection,
+      }),
+      useGraphqlMetrics(metrics.registry),
+    ],
   })
 
   const detailedHealth = async (): Promise<RestResponse> =>
@@ -129,6 +142,8 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
+      const tooLarge = bodyLimitResponse(req, config.maxBodyBytes)
+      if (tooLarge) return send(req, res, tooLarge)
       await yoga.requestListener(req, res)
       return
     }
@@ -184,6 +199,28 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       await yoga.dispose()
     },
   }
+}
+
+/**
+ * Refuses a POST whose body is over the limit before reading it. Bodies must declare their length:
+ * a chunked body could otherwise grow without bound before anyone could tell.
+ */
+function bodyLimitResponse(req: IncomingMessage, maxBytes: number): RestResponse | undefined {
+  if (req.method !== 'POST') return undefined
+  const declared = req.headers['content-length']
+  // Answering before the body is read: the connection cannot be reused for another request.
+  const headers = { connection: 'close' }
+  if (declared === undefined) {
+    return { status: 411, body: { error: 'Length Required', code: 'LENGTH_REQUIRED' }, headers }
+  }
+  if (Number(declared) > maxBytes) {
+    return {
+      status: 413,
+      body: { error: `Request body larger than ${maxBytes} bytes`, code: 'PAYLOAD_TOO_LARGE' },
+      headers,
+    }
+  }
+  return undefined
 }
 
 function pathOf(url: string | undefined): string {

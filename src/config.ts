@@ -11,6 +11,23 @@ export interface ConnectionSettings {
   password?: string
   /** Set when the connection came from DATABASE_URL; it may carry the password, so never log it. */
   connectionString?: string
+  tls?: DatabaseTls
+}
+
+/** DB_SSLMODE, as libpq names the modes that node-postgres can honour. */
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const
+export type SslMode = (typeof SSL_MODES)[number]
+
+export interface DatabaseTls {
+  mode: Exclude<SslMode, 'disable'>
+  /** PEM of the CA that signed the server's certificate (DB_SSLROOTCERT); required to verify. */
+  ca?: string
+}
+
+/** HTTPS for the service itself, from TLS_CERT_FILE and TLS_KEY_FILE (PEM). */
+export interface ServerTls {
+  cert: string
+  key: string
 }
 
 /** How the service reaches PostgreSQL: an external server, or the embedded one started for local use. */
@@ -21,6 +38,22 @@ export type DatabaseTarget =
 export interface Config {
   port: number
   host: string
+  /** Serve HTTPS with this certificate and key; plain HTTP when absent. */
+  tls?: ServerTls
+  /** NODE_ENV=production: GraphQL field suggestions are hidden. */
+  production: boolean
+  /** Answer introspection queries (GraphiQL and codegen need them). */
+  introspection: boolean
+  /** Serve GraphiQL at GET /graphql to browsers. */
+  graphiql: boolean
+  /** Larger POST bodies to /graphql are refused with 413. */
+  maxBodyBytes: number
+  /** A client must send its request headers within this (slowloris). */
+  headersTimeoutMs: number
+  /** A client must send its whole request within this. */
+  requestTimeoutMs: number
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number
   containerName: string
   database: DatabaseTarget
   /** Connecting (TCP + TLS + authentication) must finish within this, or the attempt fails. */
@@ -65,6 +98,14 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: readInteger(env, 'PORT', 5001, 0, 65535),
     host: readString(env, 'HOST') ?? '0.0.0.0',
+    tls: readServerTls(env),
+    production: env.NODE_ENV === 'production',
+    introspection: readBoolean(env, 'GRAPHQL_INTROSPECTION', true),
+    graphiql: readBoolean(env, 'GRAPHIQL', true),
+    maxBodyBytes: readInteger(env, 'GRAPHQL_MAX_BODY_BYTES', 100_000, 1000, 10_000_000),
+    headersTimeoutMs: readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 600_000),
     containerName: readString(env, 'CONTAINER_NAME') ?? hostname(),
     database: readDatabaseTarget(env),
     connectTimeoutMs: readInteger(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
@@ -85,7 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 function readDatabaseTarget(env: Env): DatabaseTarget {
   const url = readString(env, 'DATABASE_URL')
-  if (url !== undefined) return readDatabaseUrl(url)
+  if (url !== undefined) return { ...readDatabaseUrl(url), tls: readDatabaseTls(env) }
 
   const setParts = DB_PART_NAMES.filter((name) => readString(env, name) !== undefined)
   if (setParts.length === 0) {
@@ -104,10 +145,42 @@ function readDatabaseTarget(env: Env): DatabaseTarget {
     user: readString(env, 'DB_USER') ?? 'postgres',
     database: readString(env, 'DB_NAME') ?? 'postgres',
     password: readPassword(env),
+    tls: readDatabaseTls(env),
   }
 }
 
-function readDatabaseUrl(url: string): DatabaseTarget {
+function readDatabaseTls(env: Env): DatabaseTls | undefined {
+  const mode = readChoice(env, 'DB_SSLMODE', SSL_MODES, 'disable')
+  const caFile = readString(env, 'DB_SSLROOTCERT')
+  if (mode === 'disable') {
+    if (caFile)
+      throw new ConfigError('DB_SSLROOTCERT: set, but DB_SSLMODE is disable; set DB_SSLMODE=verify-full')
+    return undefined
+  }
+  if ((mode === 'verify-ca' || mode === 'verify-full') && !caFile) {
+    throw new ConfigError(`DB_SSLROOTCERT: required with DB_SSLMODE=${mode} (the CA certificate, PEM)`)
+  }
+  return { mode, ca: caFile ? readPemFile('DB_SSLROOTCERT', caFile) : undefined }
+}
+
+function readServerTls(env: Env): ServerTls | undefined {
+  const certFile = readString(env, 'TLS_CERT_FILE')
+  const keyFile = readString(env, 'TLS_KEY_FILE')
+  if (!certFile && !keyFile) return undefined
+  if (!certFile) throw new ConfigError('TLS_CERT_FILE: required when TLS_KEY_FILE is set')
+  if (!keyFile) throw new ConfigError('TLS_KEY_FILE: required when TLS_CERT_FILE is set')
+  return { cert: readPemFile('TLS_CERT_FILE', certFile), key: readPemFile('TLS_KEY_FILE', keyFile) }
+}
+
+const PEM_MAX_BYTES = 1_000_000
+
+function readPemFile(name: string, file: string): string {
+  const contents = readSmallFile(name, file, PEM_MAX_BYTES)
+  if (!contents.includes('-----BEGIN ')) throw new ConfigError(`${name}: ${file} is not a PEM file`)
+  return contents
+}
+
+function readDatabaseUrl(url: string): { kind: 'external' } & ConnectionSettings {
   // Never echo the URL itself in an error: it may carry the password.
   const invalid = new ConfigError('DATABASE_URL: not a valid postgres:// or postgresql:// URL')
   if (!/^postgres(ql)?:\/\//i.test(url)) throw invalid
@@ -139,28 +212,29 @@ function readPassword(env: Env): string | undefined {
   }
   if (file === undefined) return inline === '' ? undefined : inline
 
-  let size: number
-  try {
-    const stat = statSync(file)
-    if (!stat.isFile()) throw new ConfigError(`DB_PASSWORD_FILE: ${file} is not a regular file`)
-    size = stat.size
-  } catch (error) {
-    if (error instanceof ConfigError) throw error
-    throw new ConfigError(`DB_PASSWORD_FILE: cannot read ${file} (${describeFsError(error)})`)
-  }
-  if (size > PASSWORD_FILE_MAX_BYTES) {
-    throw new ConfigError(`DB_PASSWORD_FILE: ${file} is larger than ${PASSWORD_FILE_MAX_BYTES} bytes`)
-  }
-  let contents: string
-  try {
-    contents = readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new ConfigError(`DB_PASSWORD_FILE: cannot read ${file} (${describeFsError(error)})`)
-  }
+  const contents = readSmallFile('DB_PASSWORD_FILE', file, PASSWORD_FILE_MAX_BYTES)
   // Docker secrets and `echo pw > file` end with a newline that is not part of the password.
   const password = contents.replace(/\r?\n$/, '')
   if (password === '') throw new ConfigError(`DB_PASSWORD_FILE: ${file} is empty`)
   return password
+}
+
+function readSmallFile(name: string, file: string, maxBytes: number): string {
+  let size: number
+  try {
+    const stat = statSync(file)
+    if (!stat.isFile()) throw new ConfigError(`${name}: ${file} is not a regular file`)
+    size = stat.size
+  } catch (error) {
+    if (error instanceof ConfigError) throw error
+    throw new ConfigError(`${name}: cannot read ${file} (${describeFsError(error)})`)
+  }
+  if (size > maxBytes) throw new ConfigError(`${name}: ${file} is larger than ${maxBytes} bytes`)
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`${name}: cannot read ${file} (${describeFsError(error)})`)
+  }
 }
 
 function describeFsError(error: unknown): string {

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createApp } from './app.js'
 import { type Config, ConfigError, type ConnectionSettings, loadConfig } from './config.js'
 import { createDatabase } from './db/database.js'
 import { EmbeddedPostgresError, startEmbeddedPostgres } from './db/embedded.js'
 import { createLogger, type Logger } from './logger.js'
+import { createHttpServer } from './server.js'
 import { closeServer, Shutdown } from './shutdown.js'
 
 /** Start-up failures the user can fix: one line on stderr, exit 1, no stack trace. */
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   shutdown.add('dispose GraphQL', async () => {
     await app.yoga.dispose()
   })
-  const server = createServer(app.handle)
+  const server = createHttpServer(config, app.handle)
   try {
     await listen(server, config.port, config.host)
   } catch (error) {
@@ -62,7 +63,11 @@ async function main(): Promise<void> {
   })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
-  logger.info({ host: config.host, port, graphql: `http://localhost:${port}/graphql` }, 'listening')
+  const scheme = config.tls ? 'https' : 'http'
+  logger.info(
+    { host: config.host, port, tls: Boolean(config.tls), graphql: `${scheme}://localhost:${port}/graphql` },
+    'listening',
+  )
 }
 
 /** The configured database, or the embedded one started now when none is configured. */

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { ConnectionSettings } from '../config.js'
+import type { ConnectionSettings, DatabaseTls } from '../config.js'
 import type { Logger } from '../logger.js'
 import { classifyFailure } from './errors.js'
 import { createHealthCheck, type HealthCheck } from './health.js'
@@ -50,6 +50,7 @@ export function createDatabase(
           database: settings.database,
           password: settings.password,
         }),
+    ssl: sslOptions(settings.tls),
     // pg's default of 0 waits forever for a connection: a black-holed server would hang every request.
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.queryTimeoutMs,
@@ -91,5 +92,19 @@ function statsOf(pool: pg.Pool): PoolStats {
     idle: pool.idleCount,
     waiting: pool.waitingCount,
     max: pool.options.max ?? 0,
+  }
+}
+
+/** libpq's sslmode in node-postgres terms: require encrypts; verify-ca also checks the CA; verify-full also the host name. */
+function sslOptions(tls: DatabaseTls | undefined): pg.PoolConfig['ssl'] {
+  switch (tls?.mode) {
+    case undefined:
+      return undefined
+    case 'require':
+      return { rejectUnauthorized: false }
+    case 'verify-ca':
+      return { ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
+    case 'verify-full':
+      return { ca: tls.ca, rejectUnauthorized: true }
   }
 }

@@ -60,7 +60,11 @@ describe('environment variable names', () => {
       readme.indexOf('## Configuration'),
       readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5),
     )
-    const documented = new Set([...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]))
+    const documented = new Set(
+      [...table.matchAll(/^\| ((?:`[A-Z_]+`(?:, )?)+) \|/gm)].flatMap((match) =>
+        [...(match[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((name) => name[1]),
+      ),
+    )
 
     expect([...documented].sort()).toEqual([...appReads].sort())
   })

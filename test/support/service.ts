@@ -1,10 +1,10 @@
-import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { type App, type AppConfig, createApp } from '../../src/app.js'
 import { type ConnectionSettings, loadConfig } from '../../src/config.js'
 import { createDatabase, type Database, type DatabaseOptions } from '../../src/db/database.js'
 import { createLogger } from '../../src/logger.js'
+import { createHttpServer, type ServerOptions } from '../../src/server.js'
 
 export const CONTAINER_NAME = 'ctera-app-test'
 
@@ -19,7 +19,8 @@ export interface RunningService {
 }
 
 export type ServiceOptions = Partial<DatabaseOptions> &
-  Partial<AppConfig> & {
+  Partial<AppConfig> &
+  Partial<ServerOptions> & {
     /** Start the background health monitor, as main.ts does (default true). */
     monitor?: boolean
   }
@@ -41,12 +42,12 @@ export async function startService(
   const logger = createLogger('debug', sink)
   const db = createDatabase(settings, config, logger)
   const app = createApp({ config, db, logger, version: '1.2.3' })
-  const server = createServer(app.handle)
+  const server = createHttpServer(config, app.handle)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   if (monitor) app.monitor.start()
   const { port } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     app,
     db,
     rawLogs,
