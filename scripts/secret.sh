@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The database password for docker-compose: db_password.txt (plain, git-ignored) and
-# db_password.txt.gpg (gpg, symmetric AES-256, committed).
+# The database passwords for docker-compose, each as NAME.txt (plain, git-ignored) and NAME.txt.gpg
+# (gpg, symmetric AES-256, committed): db_password (the app's read-only role ctera) and
+# db_admin_password (the PostgreSQL superuser, which the app never sees).
 #
-#   scripts/secret.sh new       make a fresh random password and encrypt it
-#   scripts/secret.sh decrypt   decrypt the committed db_password.txt.gpg into db_password.txt
+#   scripts/secret.sh new       make fresh random passwords and encrypt them
+#   scripts/secret.sh decrypt   decrypt the committed .gpg files into the plain ones
 #
 # The passphrase comes from DB_SECRET_PASSPHRASE or, when that is unset, a prompt on the terminal;
 # it is handed to gpg on a file descriptor, never on the command line. SECRET_DIR picks the folder
@@ -11,8 +12,7 @@
 set -euo pipefail
 
 dir=${SECRET_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-plain="$dir/db_password.txt"
-encrypted="$dir/db_password.txt.gpg"
+names=(db_password db_admin_password)
 
 die() { echo "secret: $*" >&2; exit 1; }
 command -v gpg >/dev/null || die "gpg is not installed (Debian/Ubuntu: apt-get install gnupg; macOS: brew install gnupg)"
@@ -40,24 +40,32 @@ gpg_batch() { gpg --quiet --batch --yes --no-symkey-cache --pinentry-mode loopba
 case "${1:-}" in
   new)
     pass=$(passphrase confirm)
-    # 0644: Compose bind-mounts a file secret with the host file's mode, and the app runs as uid 1000
-    # inside its container. Keep the checkout itself in a private directory.
-    (umask 022; node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url") + "\n")' >"$plain")
-    gpg_batch --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65011712 \
-      --output "$encrypted" "$plain" 3<<<"$pass"
-    echo "secret: wrote $plain and $encrypted (commit only the .gpg file)"
+    for name in "${names[@]}"; do
+      plain="$dir/$name.txt"
+      # 0644: Compose bind-mounts a file secret with the host file's mode, and the app runs as uid 1000
+      # inside its container. Keep the checkout itself in a private directory.
+      (umask 022; node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url") + "\n")' >"$plain")
+      gpg_batch --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65011712 \
+        --output "$plain.gpg" "$plain" 3<<<"$pass"
+      echo "secret: wrote $plain and $plain.gpg (commit only the .gpg file)"
+    done
     ;;
   decrypt)
-    [ -f "$encrypted" ] || die "$encrypted does not exist: run '$0 new' first"
+    for name in "${names[@]}"; do
+      [ -f "$dir/$name.txt.gpg" ] || die "$dir/$name.txt.gpg does not exist: run '$0 new' first"
+    done
     pass=$(passphrase)
-    tmp=$(mktemp "$dir/.db_password.XXXXXX")
-    if ! gpg_batch --decrypt --output "$tmp" "$encrypted" 3<<<"$pass" 2>/dev/null; then
-      rm -f "$tmp"
-      die "cannot decrypt $encrypted: wrong passphrase or damaged file"
-    fi
-    chmod 0644 "$tmp"
-    mv "$tmp" "$plain"
-    echo "secret: wrote $plain"
+    for name in "${names[@]}"; do
+      plain="$dir/$name.txt"
+      tmp=$(mktemp "$dir/.$name.XXXXXX")
+      if ! gpg_batch --decrypt --output "$tmp" "$plain.gpg" 3<<<"$pass" 2>/dev/null; then
+        rm -f "$tmp"
+        die "cannot decrypt $plain.gpg: wrong passphrase or damaged file"
+      fi
+      chmod 0644 "$tmp"
+      mv "$tmp" "$plain"
+      echo "secret: wrote $plain"
+    done
     ;;
   *)
     die "usage: $0 new|decrypt"

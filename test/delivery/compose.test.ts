@@ -21,18 +21,25 @@ describe('docker-compose.yaml', () => {
     expect(validateCompose(broken).join('\n')).toMatch(/restart_policy/)
   })
 
-  it('passes the password as a secret to both services, from db_password.txt', () => {
+  it('passes the passwords as secrets: the app gets only its own role\u2019s, the database both', () => {
     expect(compose.secrets.db_password.file).toBe('./db_password.txt')
-    expect(app.secrets).toContain('db_password')
-    expect(db.secrets).toContain('db_password')
+    expect(compose.secrets.db_admin_password.file).toBe('./db_admin_password.txt')
+    expect(app.secrets).toEqual(['db_password'])
+    expect(db.secrets).toEqual(expect.arrayContaining(['db_password', 'db_admin_password']))
     expect(app.environment.DB_PASSWORD_FILE).toBe('/run/secrets/db_password')
-    expect(db.environment.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/db_password')
+    expect(db.environment.POSTGRES_PASSWORD_FILE).toBe('/run/secrets/db_admin_password')
+    expect(db.environment.APP_PASSWORD_FILE).toBe('/run/secrets/db_password')
     expect(JSON.stringify(compose)).not.toMatch(/DB_PASSWORD"|POSTGRES_PASSWORD"/)
   })
 
-  it("uses the seed's user, the official postgres image pinned to a major, and a named volume", () => {
+  it("connects as the seed's user ctera, a least-privilege role made by the shipped init script", () => {
     expect(app.environment.DB_USER).toBe('ctera')
-    expect(db.environment.POSTGRES_USER).toBe('ctera')
+    expect(db.environment.APP_DB_USER).toBe('ctera')
+    expect(db.environment.POSTGRES_USER).not.toBe('ctera')
+    expect(db.volumes).toContain('./deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro')
+  })
+
+  it('uses the official postgres image pinned to a major, and a named volume', () => {
     expect(db.image).toMatch(/^postgres:\d+(\.\d+)?$/)
     const [volume] = db.volumes
     expect(Object.keys(compose.volumes)).toContain(volume.split(':')[0])

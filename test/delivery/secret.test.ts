@@ -31,10 +31,13 @@ function packets(file: string): string {
 }
 
 describe('the database password secret', () => {
-  it('is committed only encrypted: db_password.txt.gpg is gpg symmetric AES-256, db_password.txt is git-ignored', () => {
-    expect(packets(resolve(ROOT, 'db_password.txt.gpg'))).toMatch(/symkey enc packet: version \d, cipher 9/)
-    expect(readFileSync(resolve(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('db_password.txt')
-  })
+  it.each(['db_password', 'db_admin_password'])(
+    '%s is committed only encrypted (gpg, AES-256), its plain file git-ignored',
+    (name) => {
+      expect(packets(resolve(ROOT, `${name}.txt.gpg`))).toMatch(/symkey enc packet: version \d, cipher 9/)
+      expect(readFileSync(resolve(ROOT, '.gitignore'), 'utf8').split('\n')).toContain(`${name}.txt`)
+    },
+  )
 
   it('`secret:new` makes a random password and its AES-256 encrypted file; `secret:decrypt` gets it back', () => {
     const dir = mkdtempSync(join(tmpdir(), 'secret-'))
@@ -53,6 +56,9 @@ describe('the database password secret', () => {
     expect(`${made.stdout}${made.stderr}${decrypted.stdout}${decrypted.stderr}`).not.toContain(
       password.trim(),
     )
+    const admin = readFileSync(join(dir, 'db_admin_password.txt'), 'utf8')
+    expect(admin).toMatch(/^[A-Za-z0-9_-]{32}\n$/)
+    expect(admin).not.toBe(password)
   })
 
   it('two runs of `secret:new` make two different passwords', () => {
