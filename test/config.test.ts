@@ -96,6 +96,24 @@ describe('loadConfig', () => {
       /^DB_PASSWORD_FILE: cannot read \/no\/such\/file \(no such file\)$/,
     ],
     [{ DB_HOST: 'db', DB_PASSWORD_FILE: '/tmp' }, /^DB_PASSWORD_FILE: \/tmp is not a regular file$/],
+    [
+      { DB_HOST: 'db', DB_SSLMODE: 'prefer' },
+      /^DB_SSLMODE: must be one of disable, require, verify-ca, verify-full/,
+    ],
+    [{ DB_HOST: 'db', DB_SSLMODE: 'verify-full' }, /^DB_SSLROOTCERT: required with DB_SSLMODE=verify-full/],
+    [{ DB_HOST: 'db', DB_SSLROOTCERT: '/etc/hostname' }, /^DB_SSLROOTCERT: set, but DB_SSLMODE is disable/],
+    [
+      { DB_HOST: 'db', DB_SSLMODE: 'verify-ca', DB_SSLROOTCERT: '/etc/hostname' },
+      /^DB_SSLROOTCERT: \/etc\/hostname is not a PEM file$/,
+    ],
+    [{ TLS_CERT_FILE: '/etc/hostname' }, /^TLS_KEY_FILE: required when TLS_CERT_FILE is set$/],
+    [{ TLS_KEY_FILE: '/etc/hostname' }, /^TLS_CERT_FILE: required when TLS_KEY_FILE is set$/],
+    [
+      { TLS_CERT_FILE: '/no/cert', TLS_KEY_FILE: '/no/key' },
+      /^TLS_CERT_FILE: cannot read \/no\/cert \(no such file\)$/,
+    ],
+    [{ GRAPHIQL: 'maybe' }, /^GRAPHIQL: must be true or false/],
+    [{ GRAPHQL_MAX_BODY_BYTES: '10' }, /^GRAPHQL_MAX_BODY_BYTES: must be an integer from 1000/],
   ])('rejects %j with one line naming the variable', (env, message) => {
     const text = configError(env as Env)
 

@@ -26,6 +26,8 @@ export interface EmbeddedOptions {
   user?: string
   /** Default: a free port on 127.0.0.1. */
   port?: number
+  /** More `-c name=value` settings for the server, e.g. ssl=on. */
+  settings?: Record<string, string>
   logger: Logger
 }
 
@@ -58,7 +60,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     createPostgresUser: runningAsRoot,
     initdbFlags: ['--encoding=UTF8'],
     // Loopback only, and no Unix socket: its default directory may not exist or be writable here.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: Object.entries({
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: '',
+      ...options.settings,
+    }).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: (message: string) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
     onError: (error: unknown) => logger.debug({ postgres: String(error).trim() }, 'embedded postgres'),
   })

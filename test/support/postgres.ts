@@ -17,9 +17,14 @@ export interface TestPostgres {
   destroy(): Promise<void>
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(settings?: Record<string, string>): Promise<TestPostgres> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ctera-test-pg-'))
-  const server = await startEmbeddedPostgres({ dataDir, user: 'postgres', logger: createLogger('silent') })
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    user: 'postgres',
+    logger: createLogger('silent'),
+    settings,
+  })
   const password = `pw-${randomBytes(12).toString('hex')}`
   await withClient(server.settings, async (client) => {
     // Password authentication with a plain login role, as the seed's compose file set up.

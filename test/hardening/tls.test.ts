@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs'
+import { request } from 'node:https'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Certificates, makeCertificates, postgresSystemUser } from '../support/certificates.js'
+import { startTestPostgres, type TestPostgres, withClient } from '../support/postgres.js'
+import { type RunningService, startService } from '../support/service.js'
+
+let certificates: Certificates
+let postgres: TestPostgres
+const services: RunningService[] = []
+
+beforeAll(async () => {
+  certificates = makeCertificates(postgresSystemUser())
+  postgres = await startTestPostgres({
+    ssl: 'on',
+    ssl_cert_file: certificates.certFile,
+    ssl_key_file: certificates.keyFile,
+  })
+}, 120_000)
+afterAll(async () => {
+  await Promise.all(services.map((service) => service.close()))
+  await postgres?.destroy()
+})
+
+async function start(...args: Parameters<typeof startService>) {
+  const service = await startService(...args)
+  services.push(service)
+  return service
+}
+
+async function healthOf(service: RunningService) {
+  const response = await fetch(
+    `${service.url}/graphql?query=${encodeURIComponent('{ health { healthy reason } }')}`,
+  )
+  return (await response.json()).data.health
+}
+
+/** Whether the service's own connections to PostgreSQL are encrypted, as the server sees them. */
+async function serviceConnectionsUseTls(): Promise<boolean[]> {
+  return withClient(postgres.admin, async (admin) =>
+    (
+      await admin.query(
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid WHERE a.application_name = 'ctera-app'",
+      )
+    ).rows.map((row) => row.ssl as boolean),
+  )
+}
+
+describe('TLS to PostgreSQL (DB_SSLMODE)', () => {
+  it('require: encrypts the connection (without checking the certificate)', async () => {
+    const service = await start({ ...postgres.app, tls: { mode: 'require' } }, { monitor: false })
+
+    expect(await healthOf(service)).toEqual({ healthy: true, reason: null })
+    expect(await serviceConnectionsUseTls()).toContain(true)
+    expect(await serviceConnectionsUseTls()).not.toContain(false)
+  })
+
+  it('verify-full: connects when the server certificate is signed by DB_SSLROOTCERT and names the host', async () => {
+    const service = await start(
+      { ...postgres.app, host: 'localhost', tls: { mode: 'verify-full', ca: certificates.ca } },
+      { monitor: false },
+    )
+
+    expect(await healthOf(service)).toEqual({ healthy: true, reason: null })
+  })
+
+  it('verify-full with the wrong CA: Unhealthy with the fixed reason "tls error", and nothing leaks', async () => {
+    const wrongCa = readFileSync(certificates.otherCaFile, 'utf8')
+    const service = await start(
+      { ...postgres.app, tls: { mode: 'verify-full', ca: wrongCa } },
+      { monitor: false },
+    )
+
+    const health = await fetch(`${service.url}/health`)
+    const report = await healthOf(service)
+
+    expect(health.status).toBe(503)
+    expect(report).toEqual({ healthy: false, reason: 'tls error' })
+  })
+
+  it('verify-ca accepts a certificate whose name does not match the host; verify-full does not', async () => {
+    // The certificate names localhost only; 127.0.0.1 reaches the same server under another name.
+    const alias = '127.0.0.1'
+    const relaxed = await start(
+      { ...postgres.app, host: alias, tls: { mode: 'verify-ca', ca: certificates.ca } },
+      { monitor: false },
+    )
+    const strict = await start(
+      { ...postgres.app, host: alias, tls: { mode: 'verify-full', ca: certificates.ca } },
+      { monitor: false },
+    )
+
+    expect(await healthOf(relaxed)).toEqual({ healthy: true, reason: null })
+    expect(await healthOf(strict)).toEqual({ healthy: false, reason: 'tls error' })
+  })
+})
+
+describe('HTTPS for the service (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
+  it('serves the seed contract over HTTPS to a client that trusts the CA', async () => {
+    const tls = {
+      cert: readFileSync(certificates.certFile, 'utf8'),
+      key: readFileSync(certificates.keyFile, 'utf8'),
+    }
+    const service = await start(postgres.app, { monitor: false, tls })
+    const port = Number(new URL(service.url).port)
+
+    const answer = await new Promise<{ status?: number; body: string; protocol: string }>(
+      (resolve, reject) => {
+        const req = request({ host: 'localhost', port, path: '/health', ca: certificates.ca }, (res) => {
+          const protocol = (res.socket as import('node:tls').TLSSocket).getProtocol() ?? ''
+          let body = ''
+          res.on('data', (chunk) => (body += chunk))
+          res.on('end', () => resolve({ status: res.statusCode, body, protocol }))
+        })
+        req.on('error', reject)
+        req.end()
+      },
+    )
+
+    expect(service.url).toMatch(/^https:/)
+    expect(answer.status).toBe(200)
+    expect(answer.body).toBe('{"container":"ctera-app-test","status":"Healthy!"}')
+    expect(answer.protocol).toMatch(/^TLSv1\.[23]$/)
+  })
+})
