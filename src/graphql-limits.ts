@@ -1,10 +1,15 @@
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions'
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit'
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases'
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth'
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives'
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit'
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases'
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth'
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives'
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens'
-import { NoSchemaIntrospectionCustomRule } from 'graphql'
+import {
+  type GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql'
 import type { Plugin } from 'graphql-yoga'
 
 /**
@@ -31,18 +36,33 @@ export interface GraphqlLimitOptions {
 }
 
 export function graphqlLimits(options: GraphqlLimitOptions): Plugin[] {
-  const plugins: Plugin[] = [
-    maxTokensPlugin({ n: GRAPHQL_LIMITS.maxTokens }),
-    maxDepthPlugin({ n: GRAPHQL_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
-    maxAliasesPlugin({ n: GRAPHQL_LIMITS.maxAliases }),
-    maxDirectivesPlugin({ n: GRAPHQL_LIMITS.maxDirectives }),
-    costLimitPlugin({ maxCost: GRAPHQL_LIMITS.maxCost, ignoreIntrospection: true }),
-  ]
-  if (!options.introspection) {
-    plugins.push({
-      onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
-    })
+  // As validation rules that report (armor's default is to throw), so that a refusal is a validation
+  // error like any other: 400 for graphql-response+json clients, and counted under phase="validate".
+  const report = {
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
   }
+  const rules: ValidationRule[] = [
+    maxDepthRule({
+      n: GRAPHQL_LIMITS.maxDepth,
+      ignoreIntrospection: true,
+      flattenFragments: true,
+      ...report,
+    }),
+    maxAliasesRule({ n: GRAPHQL_LIMITS.maxAliases, ...report }),
+    maxDirectivesRule({ n: GRAPHQL_LIMITS.maxDirectives, ...report }),
+    costLimitRule({ maxCost: GRAPHQL_LIMITS.maxCost, ignoreIntrospection: true, ...report }),
+  ]
+  if (!options.introspection) rules.push(NoSchemaIntrospectionCustomRule)
+  const plugins: Plugin[] = [
+    // Counts tokens while parsing: an oversized document is refused before it is fully parsed.
+    maxTokensPlugin({ n: GRAPHQL_LIMITS.maxTokens }),
+    {
+      onValidate: ({ addValidationRule }) => {
+        for (const rule of rules) addValidationRule(rule)
+      },
+    },
+  ]
   if (options.hideSuggestions) plugins.push(blockFieldSuggestionsPlugin())
   return plugins
 }

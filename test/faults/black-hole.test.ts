@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONTAINER_NAME, type RunningService, startService } from './support/service.js'
+import { CONTAINER_NAME, type RunningService, startService } from '../support/service.js'
 
 // A database that accepts TCP connections and never says a word: a firewall that drops packets, or a
 // hung server. The driver would wait forever without its timeouts.
