@@ -59,4 +59,23 @@ describe('a black-holed database', () => {
     expect(responses.map((response) => response.status)).toEqual(Array(25).fill(503))
     expect(sockets.length - connectionsBefore).toBe(1)
   })
+
+  it('keeps the liveness and readiness probes fast meanwhile (they read state, never the database)', async () => {
+    const timings: number[] = []
+    const statuses: number[] = []
+    for (let round = 0; round < 20; round++) {
+      for (const path of ['/livez', '/readyz']) {
+        const started = performance.now()
+        const response = await fetch(`${service.url}${path}`)
+        timings.push(performance.now() - started)
+        statuses.push(response.status)
+      }
+    }
+    const slowest = Math.max(...timings)
+    console.log(`black hole: 40 probes while the database is black-holed, slowest ${slowest.toFixed(1)} ms`)
+
+    expect(statuses.filter((_, index) => index % 2 === 0)).toEqual(Array(20).fill(200)) // live
+    expect(statuses.filter((_, index) => index % 2 === 1)).toEqual(Array(20).fill(503)) // not ready
+    expect(slowest).toBeLessThan(HEALTH_TIMEOUT_MS / 2)
+  })
 })
