@@ -42,7 +42,7 @@ describe('Dockerfile', () => {
   it('starts node itself, never npm (npm does not pass SIGTERM on)', () => {
     const [cmd] = withKeyword(runtime, 'CMD')
 
-    expect(cmd && execForm(cmd)).toEqual(['node', 'dist/main.js'])
+    expect(cmd && execForm(cmd)).toEqual(['node', '--max-old-space-size=128', 'dist/main.js'])
     expect(withKeyword(runtime, 'ENTRYPOINT')).toEqual([])
   })
 
