@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       DB_PASSWORD_FILE: join(work, 'db_password'),
       DB_POOL_MAX: String(POOL_MAX),
       HEALTH_INTERVAL_MS: String(INTERVAL_MS),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info', // start-up waits for the 'listening' line
     })
     for (const replicas of REPLICAS) {
       process.stderr.write(`capacity: ${replicas} replica(s), ${WINDOW_SECONDS} s\n`)
