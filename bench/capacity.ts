@@ -9,13 +9,12 @@
  * It prints JSON lines (one per N) on stdout, the table on stderr, and exits 1 when a figure is off the plan.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import autocannon from 'autocannon'
-import pg from 'pg'
-import { findFreePort, startEmbeddedPostgres } from '../src/db/embedded.js'
-import { createLogger } from '../src/logger.js'
+import type pg from 'pg'
+import { findFreePort } from '../src/db/embedded.js'
+import { startMeasuredPostgres } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const short = process.argv.includes('--short')
@@ -150,30 +149,19 @@ export function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'ctera-capacity-'))
-  await chmod(work, 0o711) // as root, the server runs as a `postgres` user that must reach its data
-  const postgres = await startEmbeddedPostgres({
-    dataDir: join(work, 'pg'),
-    user: 'postgres',
-    logger: createLogger('silent'),
-    settings: { max_connections: '200', shared_preload_libraries: 'pg_stat_statements' },
-  })
-  const admin = new pg.Client({ ...postgres.settings })
-  await admin.connect()
+  const postgres = await startMeasuredPostgres('capacity')
+  const { admin } = postgres
   const rows: Row[] = []
   try {
-    await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
-    await admin.query("CREATE ROLE ctera LOGIN PASSWORD 'capacity'")
-    await writeFile(join(work, 'db_password'), 'capacity\n')
     const env = (port: number) => ({
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
-      DB_HOST: postgres.settings.host,
-      DB_PORT: String(postgres.settings.port),
-      DB_USER: 'ctera',
-      DB_PASSWORD_FILE: join(work, 'db_password'),
+      DB_HOST: postgres.app.host,
+      DB_PORT: String(postgres.app.port),
+      DB_USER: postgres.app.user,
+      DB_PASSWORD_FILE: postgres.passwordFile,
       DB_POOL_MAX: String(POOL_MAX),
       HEALTH_INTERVAL_MS: String(INTERVAL_MS),
       LOG_LEVEL: 'info', // start-up waits for the 'listening' line
@@ -185,9 +173,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(row)}\n`)
     }
   } finally {
-    await admin.end()
     await postgres.stop()
-    await rm(work, { recursive: true, force: true })
   }
 
   const markdown = table(rows)

@@ -4,17 +4,18 @@
  * the benchmark works, it measures nothing) and writes to `--out` (default: a temporary file).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import autocannon from 'autocannon'
-import pg from 'pg'
+import type pg from 'pg'
 import { createApp } from '../src/app.js'
 import type { ConnectionSettings } from '../src/config.js'
 import { loadConfig } from '../src/config.js'
 import { createDatabase } from '../src/db/database.js'
-import { findFreePort, startEmbeddedPostgres } from '../src/db/embedded.js'
+import { findFreePort } from '../src/db/embedded.js'
 import { createLogger } from '../src/logger.js'
+import { startMeasuredPostgres } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const smoke = process.argv.includes('--smoke')
@@ -202,23 +203,10 @@ const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 async function main(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'ctera-bench-'))
-  await chmod(work, 0o711) // run as root, the server runs as a `postgres` user that must reach its data
-  const postgres = await startEmbeddedPostgres({
-    dataDir: join(work, 'pg'),
-    user: 'postgres',
-    logger: createLogger('silent'),
-    // pg_stat_statements counts each probe query as it completes (pg_stat_database lags by seconds).
-    settings: { max_connections: '200', shared_preload_libraries: 'pg_stat_statements' },
-  })
-  const admin = new pg.Client({ ...postgres.settings })
-  await admin.connect()
-  const password = 'bench-password'
-  await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
-  await admin.query(`CREATE ROLE ctera LOGIN PASSWORD '${password}'`)
-  const db: ConnectionSettings = { ...postgres.settings, user: 'ctera', password }
-  const passwordFile = join(work, 'db_password')
-  await writeFile(passwordFile, `${password}\n`)
+  const postgres = await startMeasuredPostgres('bench')
+  const { admin, passwordFile } = postgres
+  const db = postgres.app
+  const password = db.password ?? ''
   const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version as string
   const children: ChildProcess[] = []
 
@@ -462,9 +450,7 @@ async function main(): Promise<void> {
     log(`wrote ${OUT}`)
   } finally {
     for (const child of children) await stop(child)
-    await admin.end()
     await postgres.stop()
-    await rm(work, { recursive: true, force: true })
   }
 }
 

@@ -1,36 +1,25 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
-import { type ServiceProcess, spawnService } from '../support/process.js'
+import { databaseEnv, type ServiceProcess, spawnService } from '../support/process.js'
 
 let postgres: TestPostgres
-let dir: string
 let service: ServiceProcess
 let port: number
+let cleanup: () => Promise<void>
 
 beforeAll(async () => {
   postgres = await startTestPostgres()
-  dir = await mkdtemp(join(tmpdir(), 'ctera-restart-'))
-  await writeFile(join(dir, 'password'), postgres.app.password ?? '')
-  service = spawnService({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DB_HOST: postgres.app.host,
-    DB_PORT: String(postgres.app.port),
-    DB_USER: 'ctera',
-    DB_PASSWORD_FILE: join(dir, 'password'),
-    HEALTH_INTERVAL_MS: '500',
-  })
+  const prepared = await databaseEnv(postgres.app, { HEALTH_INTERVAL_MS: '500' })
+  cleanup = prepared.cleanup
+  service = spawnService(prepared.env)
   port = Number((await service.waitForLog('listening')).port)
 }, 120_000)
 afterAll(async () => {
   service?.child.kill('SIGTERM')
   await service?.exited
   await postgres?.destroy()
-  await rm(dir, { recursive: true, force: true })
+  await cleanup?.()
 })
 
 function get(path: string): Promise<{ status: number | string; at: number }> {

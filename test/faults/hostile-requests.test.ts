@@ -1,35 +1,24 @@
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type ServiceProcess, spawnService } from '../support/process.js'
+import { databaseEnv, type ServiceProcess, spawnService } from '../support/process.js'
 
 const postgres = inject('postgres')
-let dir: string
 let service: ServiceProcess
 let port: number
+let cleanup: () => Promise<void>
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ctera-hostile-'))
-  await writeFile(join(dir, 'password'), postgres.app.password ?? '')
-  service = spawnService({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DB_HOST: postgres.app.host,
-    DB_PORT: String(postgres.app.port),
-    DB_USER: 'ctera',
-    DB_PASSWORD_FILE: join(dir, 'password'),
-    LOG_LEVEL: 'info',
-  })
+  const prepared = await databaseEnv(postgres.app)
+  cleanup = prepared.cleanup
+  service = spawnService(prepared.env)
   port = Number((await service.waitForLog('listening')).port)
 }, 60_000)
 afterAll(async () => {
   service?.child.kill('SIGTERM')
   await service?.exited
-  await rm(dir, { recursive: true, force: true })
+  await cleanup?.()
 })
 
 interface Hostile {

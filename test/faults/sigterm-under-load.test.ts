@@ -1,19 +1,19 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { request } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { lockedTable, slowRequest } from '../support/postgres.js'
-import { spawnService } from '../support/process.js'
+import { databaseEnv, spawnService } from '../support/process.js'
 
 const postgres = inject('postgres')
-let dir: string
+let prepared: Awaited<ReturnType<typeof databaseEnv>>
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ctera-shutdown-'))
-  await writeFile(join(dir, 'password'), postgres.app.password ?? '')
+  prepared = await databaseEnv(postgres.app, {
+    DB_QUERY_TIMEOUT_MS: '20000',
+    HEALTH_INTERVAL_MS: '200',
+    SHUTDOWN_DRAIN_MS: '600',
+  })
 })
-afterAll(() => rm(dir, { recursive: true, force: true }))
+afterAll(() => prepared?.cleanup())
 
 interface Outcome {
   status?: number
@@ -40,17 +40,7 @@ function hit(port: number, path: string): Promise<Outcome> {
 
 describe('graceful shutdown under load', () => {
   it('turns not ready at once, keeps serving through the drain, finishes in-flight work, ends streams, exits 0', async () => {
-    const service = spawnService({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DB_HOST: postgres.app.host,
-      DB_PORT: String(postgres.app.port),
-      DB_USER: 'ctera',
-      DB_PASSWORD_FILE: join(dir, 'password'),
-      DB_QUERY_TIMEOUT_MS: '20000',
-      HEALTH_INTERVAL_MS: '200',
-      SHUTDOWN_DRAIN_MS: '600',
-    })
+    const service = spawnService(prepared.env)
     const { port } = (await service.waitForLog('listening')) as { port: number }
     const lock = await lockedTable(postgres.admin)
     const inFlight = slowRequest(`http://127.0.0.1:${port}`, lock.schema)

@@ -20,9 +20,25 @@ beforeAll(async () => {
     await admin.query('REVOKE ALL ON DATABASE postgres FROM PUBLIC') // only what the script grants
   })
   // Run the shipped init script exactly as the postgres image would, as the superuser.
-  const secretDir = mkdtempSync(join(tmpdir(), 'monitoring-'))
-  writeFileSync(join(secretDir, 'db_password'), `${PASSWORD}\n`)
-  const run = spawnSync('bash', [INIT_SCRIPT], {
+  const run = runInitScript(passwordFile())
+  if (run.status !== 0) throw new Error(`the init script failed: ${run.stderr}`)
+  monitor = { ...postgres.admin, user: 'monitor', password: PASSWORD }
+  service = await startService(monitor)
+}, 120_000)
+afterAll(async () => {
+  await service?.close()
+  await postgres?.destroy()
+})
+
+function passwordFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'monitoring-')), 'db_password')
+  writeFileSync(file, `${PASSWORD}\n`)
+  return file
+}
+
+/** The shipped init script, run as the postgres image runs it: as the superuser, for the role `monitor`. */
+function runInitScript(appPasswordFile: string) {
+  return spawnSync('bash', [INIT_SCRIPT], {
     encoding: 'utf8',
     env: {
       PATH: process.env.PATH ?? '',
@@ -32,17 +48,10 @@ beforeAll(async () => {
       PGPASSWORD: postgres.admin.password,
       POSTGRES_DB: 'postgres',
       APP_DB_USER: 'monitor',
-      APP_PASSWORD_FILE: join(secretDir, 'db_password'),
+      APP_PASSWORD_FILE: appPasswordFile,
     },
   })
-  if (run.status !== 0) throw new Error(`the init script failed: ${run.stderr}`)
-  monitor = { ...postgres.admin, user: 'monitor', password: PASSWORD }
-  service = await startService(monitor)
-}, 120_000)
-afterAll(async () => {
-  await service?.close()
-  await postgres?.destroy()
-})
+}
 
 async function graphql(query: string) {
   const response = await fetch(`${service.url}/graphql`, {
@@ -114,24 +123,8 @@ describe('the monitoring role made by deploy/postgres/initdb', () => {
   })
 
   it('is safe to run again, and says so in one line when the password file is missing', async () => {
-    const env = (passwordFile: string) => ({
-      PATH: process.env.PATH ?? '',
-      PGHOST: postgres.admin.host,
-      PGPORT: String(postgres.admin.port),
-      PGUSER: postgres.admin.user,
-      PGPASSWORD: postgres.admin.password,
-      POSTGRES_DB: 'postgres',
-      APP_DB_USER: 'monitor',
-      APP_PASSWORD_FILE: passwordFile,
-    })
-    const secretDir = mkdtempSync(join(tmpdir(), 'monitoring-'))
-    writeFileSync(join(secretDir, 'db_password'), `${PASSWORD}\n`)
-
-    const again = spawnSync('bash', [INIT_SCRIPT], {
-      encoding: 'utf8',
-      env: env(join(secretDir, 'db_password')),
-    })
-    const missing = spawnSync('bash', [INIT_SCRIPT], { encoding: 'utf8', env: env('/nonexistent') })
+    const again = runInitScript(passwordFile())
+    const missing = runInitScript('/nonexistent')
     const roles = await withClient(postgres.admin, async (admin) =>
       Number((await admin.query("SELECT count(*) FROM pg_roles WHERE rolname = 'monitor'")).rows[0].count),
     )

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { ConnectionSettings } from '../../src/config.js'
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js')
 
@@ -72,4 +75,27 @@ export function readableByNobody(file: string): boolean {
     gid: 65534,
   })
   return probe.status === 0
+}
+
+/**
+ * Environment that points the compiled server at a database, the password in a file as in production,
+ * listening on a free port of 127.0.0.1. cleanup() deletes the password file.
+ */
+export async function databaseEnv(settings: ConnectionSettings, extra: Record<string, string> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'ctera-env-'))
+  await chmod(dir, 0o755)
+  await writeFile(join(dir, 'db_password'), `${settings.password ?? ''}\n`, { mode: 0o644 })
+  return {
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DB_HOST: settings.host,
+      DB_PORT: String(settings.port),
+      DB_USER: settings.user,
+      DB_NAME: settings.database,
+      DB_PASSWORD_FILE: join(dir, 'db_password'),
+      ...extra,
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  }
 }
