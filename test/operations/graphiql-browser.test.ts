@@ -3,8 +3,9 @@ import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type RunningService, startService } from '../support/service.js'
 
-// Debian's Chromium, which .ci/run installs; playwright-core downloads no browser of its own.
-const CHROMIUM = '/usr/bin/chromium'
+// Debian's Chromium, which .ci/run installs (GitHub's runners point CHROMIUM_PATH at their Chrome);
+// playwright-core downloads no browser of its own.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const postgres = inject('postgres')
 let service: RunningService
 let browser: Browser | undefined
