@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
@@ -8,6 +7,8 @@ import { useGraphqlMetrics } from './graphql-metrics.js'
 import { HealthMonitor } from './health/monitor.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
+import { trackRequest } from './request-log.js'
+import { bodyLimitResponse } from './rest/body-limit.js'
 import { getHealth } from './rest/health.js'
 import { healthJson, wantsHealthJson } from './rest/health-json.js'
 import { getNumberOfTables } from './rest/number-of-tables.js'
@@ -36,10 +37,6 @@ query Overview {
 `
 
 const REST_METHODS = 'GET, HEAD'
-// Orchestrators and Prometheus call these every few seconds: logged at debug level, not info.
-const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics'])
-const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
-
 export type AppConfig = Pick<
   Config,
   | 'containerName'
@@ -158,31 +155,13 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now()
-    const method = req.method
     const path = pathOf(req.url)
-    const routeLabel = path === GRAPHQL_PATH || path in routes ? path : 'unmatched'
-    const incomingId = req.headers['x-request-id']
-    const requestId =
-      typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID()
-    res.setHeader('x-request-id', requestId)
+    const requestId = trackRequest(req, res, path === GRAPHQL_PATH || path in routes ? path : 'unmatched', {
+      logger,
+      metrics,
+    })
     // While draining, ask clients to drop keep-alive connections so none is cut between two requests.
     if (monitor.isShuttingDown) res.setHeader('connection', 'close')
-
-    res.once('close', () => {
-      const seconds = (performance.now() - started) / 1000
-      const status = res.writableFinished ? res.statusCode : 499 // 499: the client went away first
-      metrics.observeRequest(method, routeLabel, status, seconds)
-      const line = {
-        requestId,
-        method,
-        route: routeLabel,
-        status,
-        durationMs: Math.round(seconds * 100_000) / 100,
-      }
-      if (PROBE_ROUTES.has(path)) logger.debug(line, 'request')
-      else logger.info(line, 'request')
-    })
 
     route(req, res, path).catch((error: unknown) => {
       logger.error({ err: error, requestId }, 'unexpected error answering a request')
@@ -200,28 +179,6 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       await yoga.dispose()
     },
   }
-}
-
-/**
- * Refuses a POST whose body is over the limit before reading it. Bodies must declare their length:
- * a chunked body could otherwise grow without bound before anyone could tell.
- */
-function bodyLimitResponse(req: IncomingMessage, maxBytes: number): RestResponse | undefined {
-  if (req.method !== 'POST') return undefined
-  const declared = req.headers['content-length']
-  // Answering before the body is read: the connection cannot be reused for another request.
-  const headers = { connection: 'close' }
-  if (declared === undefined) {
-    return { status: 411, body: { error: 'Length Required', code: 'LENGTH_REQUIRED' }, headers }
-  }
-  if (Number(declared) > maxBytes) {
-    return {
-      status: 413,
-      body: { error: `Request body larger than ${maxBytes} bytes`, code: 'PAYLOAD_TOO_LARGE' },
-      headers,
-    }
-  }
-  return undefined
 }
 
 function pathOf(url: string | undefined): string {
