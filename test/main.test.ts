@@ -112,6 +112,35 @@ describe('with an external database and the password in a file', () => {
   })
 })
 
+describe('with the database down at start-up', () => {
+  it('starts anyway and stays up (no crash loop): live, not ready, 503 on /health, exit 0 on SIGTERM', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer()
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number }
+        probe.close(() => resolve(port))
+      })
+    })
+    const service = spawnService(externalEnv({ DB_PORT: String(closedPort), HEALTH_INTERVAL_MS: '200' }))
+    const { port } = await service.waitForLog('listening', 20_000)
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // several failed checks, with backoff
+
+    const live = await fetch(`http://127.0.0.1:${port}/livez`)
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+    const health = await fetch(`http://127.0.0.1:${port}/health`)
+    const stillRunning = service.child.exitCode === null
+    service.child.kill('SIGTERM')
+
+    expect(stillRunning).toBe(true)
+    expect(live.status).toBe(200)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toEqual({ status: 'not ready', reason: 'database unreachable' })
+    expect(health.status).toBe(503)
+    expect(await service.exited).toBe(0)
+    expect(service.stdout.join('\n')).toContain('"msg":"database is unreachable"')
+  })
+})
+
 describe('with no database configured', () => {
   it('starts an embedded PostgreSQL, keeps its data across restarts, and stops it with the service', async () => {
     const dataDir = join(dir, 'embedded-data')
