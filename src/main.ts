@@ -38,9 +38,7 @@ async function main(): Promise<void> {
   logger.info({ database: db.description, embedded: config.database.kind === 'embedded' }, 'using database')
 
   const app = createApp({ config, db, logger, version: packageVersion() })
-  shutdown.add('dispose GraphQL', async () => {
-    await app.yoga.dispose()
-  })
+  shutdown.add('dispose GraphQL', () => app.dispose())
   const server = createHttpServer(config, app.handle)
   try {
     await listen(server, config.port, config.host)

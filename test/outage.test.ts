@@ -1,23 +1,20 @@
 import { ClientError, GraphQLClient } from 'graphql-request'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DefaultNumberOfTablesDocument, HealthDocument } from './generated/operations.js'
-import { startTestPostgres, type TestPostgres } from './support/postgres.js'
-import { CONTAINER_NAME, type RunningService, startService } from './support/service.js'
+import type { TestPostgres } from './support/postgres.js'
+import { CONTAINER_NAME, type RunningService, startServiceOnOwnPostgres } from './support/service.js'
 
 // This file stops and starts its own real PostgreSQL, so the shared one stays up for other files.
 let postgres: TestPostgres
 let service: RunningService
+let close: () => Promise<void>
 let client: GraphQLClient
 
 beforeAll(async () => {
-  postgres = await startTestPostgres()
-  service = await startService(postgres.app)
+  ;({ postgres, service, close } = await startServiceOnOwnPostgres())
   client = new GraphQLClient(`${service.url}/graphql`)
 })
-afterAll(async () => {
-  await service?.close()
-  await postgres?.destroy()
-})
+afterAll(() => close?.())
 
 const UNREACHABLE = ['connection refused', 'connection lost']
 

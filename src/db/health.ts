@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
+import { singleFlight } from './single-flight.js'
 
 export interface HealthCheck {
   healthy: boolean
@@ -21,7 +22,6 @@ export interface HealthCheckOptions {
  */
 export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): () => Promise<HealthCheck> {
   let last: HealthCheck | undefined
-  let inFlight: Promise<HealthCheck> | undefined
   // pg honours a per-query query_timeout; its type definitions do not list it.
   const ping = { text: 'SELECT 1', query_timeout: options.timeoutMs } as pg.QueryConfig
 
@@ -39,14 +39,12 @@ export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): (
     return last
   }
 
+  const probeOnce = singleFlight(probe)
   return () => {
     if (last && options.cacheMs > 0 && Date.now() - last.checkedAt.getTime() < options.cacheMs) {
       return Promise.resolve(last)
     }
-    inFlight ??= probe().finally(() => {
-      inFlight = undefined
-    })
-    return inFlight
+    return probeOnce(undefined)
   }
 }
 

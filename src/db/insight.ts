@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
+import { queryRows } from './query.js'
 
 /** What the database is: read-only catalog queries, one round trip. */
 export interface DatabaseOverview {
@@ -74,18 +74,9 @@ const TABLES = `
 const KINDS: Record<string, TableKind> = { r: 'TABLE', p: 'PARTITIONED_TABLE', v: 'VIEW', f: 'FOREIGN_TABLE' }
 
 export function createInsight(pool: pg.Pool) {
-  async function run<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    try {
-      return (await pool.query<R>(text, values)).rows
-    } catch (error) {
-      if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
-      throw error
-    }
-  }
-
   return {
     async overview(): Promise<DatabaseOverview> {
-      const [row] = await run(OVERVIEW)
+      const [row] = await queryRows(pool, OVERVIEW)
       if (!row) throw new Error('the overview query returned no row')
       return {
         name: row.name,
@@ -99,7 +90,7 @@ export function createInsight(pool: pg.Pool) {
 
     async tables(request: TablePageRequest): Promise<TablePage> {
       // One row more than asked tells whether there is a next page.
-      const rows = await run(TABLES, [
+      const rows = await queryRows(pool, TABLES, [
         request.schema ?? null,
         request.includeSystem,
         request.after?.schema ?? null,

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
+import { queryRows } from './query.js'
 import { singleFlight } from './single-flight.js'
 
 export interface TableFilter {
@@ -22,18 +22,14 @@ const COUNT_TABLES = `
  * the database cannot be reached; any other failure is unexpected and rethrown as is.
  */
 export function createTableCounter(pool: pg.Pool): (filter: TableFilter) => Promise<number> {
-  const count = singleFlight(async (key: string) => {
-    const filter = JSON.parse(key) as TableFilter
-    try {
-      const result = await pool.query<{ count: number }>(COUNT_TABLES, [
+  return singleFlight(
+    async (filter: TableFilter) => {
+      const [row] = await queryRows<{ count: number }>(pool, COUNT_TABLES, [
         filter.schema ?? null,
         filter.includeSystem,
       ])
-      return result.rows[0]?.count ?? 0
-    } catch (error) {
-      if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
-      throw error
-    }
-  })
-  return (filter) => count(JSON.stringify({ schema: filter.schema, includeSystem: filter.includeSystem }))
+      return row?.count ?? 0
+    },
+    (filter) => `${filter.includeSystem}:${filter.schema ?? ''}`,
+  )
 }

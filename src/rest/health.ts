@@ -14,7 +14,14 @@ export async function getHealth(schema: GraphQLSchema, context: Context): Promis
     context,
   )
   const health = result.data?.health
-  if (!health) return { status: 503, body: { container: context.containerName, status: UNHEALTHY } }
+  if (!health) {
+    // health never raises for a dead database, so this is unexpected: answer Unhealthy, log why.
+    return {
+      status: 503,
+      body: { container: context.containerName, status: UNHEALTHY },
+      error: result.errors?.[0]?.originalError ?? result.errors?.[0],
+    }
+  }
   return {
     status: health.healthy ? 200 : 503,
     body: { container: health.container, status: health.status },

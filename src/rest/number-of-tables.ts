@@ -12,13 +12,14 @@ export async function getNumberOfTables(schema: GraphQLSchema, context: Context)
   if (result.data?.numberOfTables !== undefined && !result.errors) {
     return { status: 200, body: { number_of_tables: String(result.data.numberOfTables) } }
   }
+  const [error] = result.errors ?? []
   if (errorCode(result) === DATABASE_UNAVAILABLE) {
-    const reason = result.errors?.[0]?.extensions?.reason
+    // The GraphQL error's message and reason are fixed texts: the REST body repeats them.
     return {
       status: 503,
-      body: { error: 'The database is unavailable.', code: DATABASE_UNAVAILABLE, reason },
+      body: { error: error?.message, code: DATABASE_UNAVAILABLE, reason: error?.extensions?.reason },
       headers: { 'retry-after': '5' },
     }
   }
-  return { ...internalError, error: result.errors?.[0]?.originalError ?? result.errors?.[0] }
+  return { ...internalError, error: error?.originalError ?? error }
 }

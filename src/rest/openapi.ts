@@ -5,6 +5,8 @@ const json = (schema: string) => ({
 })
 const healthJson = { 'application/health+json': { schema: { $ref: '#/components/schemas/HealthJson' } } }
 const noStore = { 'Cache-Control': { schema: { type: 'string', const: 'no-store' } } }
+/** A response of the REST routes: every one is sent with Cache-Control: no-store. */
+const answer = (description: string, content: object) => ({ description, headers: noStore, content })
 
 const checkEntry = {
   type: 'object',
@@ -35,16 +37,8 @@ export const openApiDocument = {
         description:
           'Checks the database now. Sends application/health+json instead when the Accept header asks for it.',
         responses: {
-          '200': {
-            description: 'Healthy (or pass/warn in health+json)',
-            headers: noStore,
-            content: { ...json('SeedHealth'), ...healthJson },
-          },
-          '503': {
-            description: 'Unhealthy (fail in health+json)',
-            headers: noStore,
-            content: { ...json('SeedHealth'), ...healthJson },
-          },
+          '200': answer('Healthy (or pass/warn in health+json)', { ...json('SeedHealth'), ...healthJson }),
+          '503': answer('Unhealthy (fail in health+json)', { ...json('SeedHealth'), ...healthJson }),
         },
       },
     },
@@ -52,23 +46,23 @@ export const openApiDocument = {
       get: {
         summary: 'Live database check in the IETF health+json format',
         responses: {
-          '200': { description: 'pass or warn', headers: noStore, content: healthJson },
-          '503': { description: 'fail', headers: noStore, content: healthJson },
+          '200': answer('pass or warn', healthJson),
+          '503': answer('fail', healthJson),
         },
       },
     },
     '/livez': {
       get: {
         summary: 'Liveness: the process answers. Never touches the database.',
-        responses: { '200': { description: 'Alive', headers: noStore, content: json('Liveness') } },
+        responses: { '200': answer('Alive', json('Liveness')) },
       },
     },
     '/readyz': {
       get: {
         summary: 'Readiness, from the background monitor\u2019s latest check; answers at once',
         responses: {
-          '200': { description: 'Ready', headers: noStore, content: json('Readiness') },
-          '503': { description: 'Not ready', headers: noStore, content: json('Readiness') },
+          '200': answer('Ready', json('Readiness')),
+          '503': answer('Not ready', json('Readiness')),
         },
       },
     },
@@ -76,8 +70,8 @@ export const openApiDocument = {
       get: {
         summary: 'The number of tables the service user can see, as a string',
         responses: {
-          '200': { description: 'The count', headers: noStore, content: json('NumberOfTables') },
-          '503': { description: 'The database is unavailable', headers: noStore, content: json('Error') },
+          '200': answer('The count', json('NumberOfTables')),
+          '503': answer('The database is unavailable', json('Error')),
         },
       },
     },

@@ -1,25 +1,20 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
-import { databaseEnv, type ServiceProcess, spawnService } from '../support/process.js'
+import { type ServiceProcess, startServiceProcess } from '../support/process.js'
 
 let postgres: TestPostgres
 let service: ServiceProcess
 let port: number
-let cleanup: () => Promise<void>
+let stop: () => Promise<void>
 
 beforeAll(async () => {
   postgres = await startTestPostgres()
-  const prepared = await databaseEnv(postgres.app, { HEALTH_INTERVAL_MS: '500' })
-  cleanup = prepared.cleanup
-  service = spawnService(prepared.env)
-  port = Number((await service.waitForLog('listening')).port)
+  ;({ service, port, stop } = await startServiceProcess(postgres.app, { HEALTH_INTERVAL_MS: '500' }))
 }, 120_000)
 afterAll(async () => {
-  service?.child.kill('SIGTERM')
-  await service?.exited
+  await stop?.()
   await postgres?.destroy()
-  await cleanup?.()
 })
 
 function get(path: string): Promise<{ status: number | string; at: number }> {

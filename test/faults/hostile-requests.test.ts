@@ -2,24 +2,17 @@ import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { databaseEnv, type ServiceProcess, spawnService } from '../support/process.js'
+import { type ServiceProcess, startServiceProcess } from '../support/process.js'
 
 const postgres = inject('postgres')
 let service: ServiceProcess
 let port: number
-let cleanup: () => Promise<void>
+let stop: () => Promise<void>
 
 beforeAll(async () => {
-  const prepared = await databaseEnv(postgres.app)
-  cleanup = prepared.cleanup
-  service = spawnService(prepared.env)
-  port = Number((await service.waitForLog('listening')).port)
+  ;({ service, port, stop } = await startServiceProcess(postgres.app))
 }, 60_000)
-afterAll(async () => {
-  service?.child.kill('SIGTERM')
-  await service?.exited
-  await cleanup?.()
-})
+afterAll(() => stop?.())
 
 interface Hostile {
   kind: string

@@ -1,19 +1,16 @@
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestPostgres, type TestPostgres, withClient } from '../support/postgres.js'
-import { type RunningService, startService } from '../support/service.js'
+import { type TestPostgres, withClient } from '../support/postgres.js'
+import { type RunningService, startServiceOnOwnPostgres } from '../support/service.js'
 
 let postgres: TestPostgres
 let service: RunningService
+let close: () => Promise<void>
 
 beforeAll(async () => {
-  postgres = await startTestPostgres()
-  service = await startService(postgres.app, { healthIntervalMs: 200 })
+  ;({ postgres, service, close } = await startServiceOnOwnPostgres({ healthIntervalMs: 200 }))
 })
-afterAll(async () => {
-  await service?.close()
-  await postgres?.destroy()
-})
+afterAll(() => close?.())
 
 async function scrape(): Promise<{ text: string; contentType: string | null }> {
   const response = await fetch(`${service.url}/metrics`)

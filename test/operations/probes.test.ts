@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
-import { type RunningService, startService } from '../support/service.js'
+import type { TestPostgres } from '../support/postgres.js'
+import { type RunningService, startServiceOnOwnPostgres } from '../support/service.js'
 
 let postgres: TestPostgres
 let service: RunningService
+let close: () => Promise<void>
 
 beforeAll(async () => {
-  postgres = await startTestPostgres()
-  service = await startService(postgres.app, { healthIntervalMs: 200, healthStaleIntervals: 3 })
+  ;({ postgres, service, close } = await startServiceOnOwnPostgres({
+    healthIntervalMs: 200,
+    healthStaleIntervals: 3,
+  }))
 })
-afterAll(async () => {
-  await service?.close()
-  await postgres?.destroy()
-})
+afterAll(() => close?.())
 
 async function get(path: string) {
   const started = performance.now()

@@ -99,3 +99,19 @@ export async function databaseEnv(settings: ConnectionSettings, extra: Record<st
     cleanup: () => rm(dir, { recursive: true, force: true }),
   }
 }
+
+/** The compiled server as a process of its own against `settings`, once it listens; stop() ends it (SIGTERM). */
+export async function startServiceProcess(settings: ConnectionSettings, extra: Record<string, string> = {}) {
+  const prepared = await databaseEnv(settings, extra)
+  const service = spawnService(prepared.env)
+  const port = Number((await service.waitForLog('listening')).port)
+  return {
+    service,
+    port,
+    stop: async () => {
+      service.child.kill('SIGTERM')
+      await service.exited
+      await prepared.cleanup()
+    },
+  }
+}

@@ -5,6 +5,7 @@ import { type ConnectionSettings, loadConfig } from '../../src/config.js'
 import { createDatabase, type Database, type DatabaseOptions } from '../../src/db/database.js'
 import { createLogger } from '../../src/logger.js'
 import { createHttpServer, type ServerOptions } from '../../src/server.js'
+import { startTestPostgres } from './postgres.js'
 
 export const CONTAINER_NAME = 'ctera-app-test'
 
@@ -59,6 +60,23 @@ export async function startService(
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await db.close()
+    },
+  }
+}
+
+/**
+ * The service on a PostgreSQL of the test file's own, for tests that stop and start the database
+ * (the suite's shared one must stay up). close() stops both.
+ */
+export async function startServiceOnOwnPostgres(options: ServiceOptions = {}) {
+  const postgres = await startTestPostgres()
+  const service = await startService(postgres.app, options)
+  return {
+    postgres,
+    service,
+    close: async () => {
+      await service.close()
+      await postgres.destroy()
     },
   }
 }
