@@ -36,7 +36,7 @@ async function installedBinaries(): Promise<Binaries> {
     entry = await import(name)
   } catch {
     throw new EmbeddedPostgresError(
-      `no database configured: set DATABASE_URL or DB_HOST (the embedded PostgreSQL used by default, ${name}, is not installed)`,
+      'no database configured: set DATABASE_URL or DB_HOST (the embedded PostgreSQL used by default is not installed)',
     )
   }
   const nativeDir = dirname(dirname(entry.postgres))
