@@ -27,7 +27,9 @@ async function main(): Promise<void> {
 
   // Signals are handled from here on, so a SIGTERM during start-up still stops what was started.
   const shutdown = new Shutdown(logger)
-  const stop = (signal: NodeJS.Signals) => void shutdown.run(signal).then(() => process.exit(0))
+  // Exit only once the last log lines are written: on a terminal or a full pipe, pino may still hold them.
+  const stop = (signal: NodeJS.Signals) =>
+    void shutdown.run(signal).then(() => logger.flush(() => process.exit(0)))
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
 

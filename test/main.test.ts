@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { MAIN, readableByNobody, spawnService } from './support/process.js'
 
 const postgres = inject('postgres')
@@ -197,4 +198,46 @@ describe('a second instance in the same checkout', () => {
     )
     expect(await first.exited).toBe(0)
   })
+})
+
+describe('Ctrl-C in a terminal', () => {
+  it.each([
+    ['npm', 'start'],
+    ['npm', 'run', 'dev'],
+  ])(
+    '%s %s %s stops gracefully once: no "second signal", no warning about connections we closed',
+    async (...command) => {
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        EMBEDDED_DB_DIR: join(dir, 'ctrl-c'),
+      }
+      // A terminal sends SIGINT to its whole foreground process group: npm, node and (unless it has a group
+      // of its own) the embedded PostgreSQL; npm also forwards it to node.
+      const npm = spawn(command[0] as string, [...command.slice(1), '--silent'], {
+        cwd: resolve(MAIN, '../..'),
+        env: { ...env, EMBEDDED_DB_DIR: join(dir, `ctrl-c-${command.length}`) },
+        detached: true,
+      })
+      const lines: string[] = []
+      npm.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n')))
+      npm.stderr.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n')))
+      // 'close': npm may exit before the service does; the pipes close once every process has ended.
+      const exited = new Promise<number | string | null>((resolveExit) =>
+        npm.on('close', (code, signal) => resolveExit(code ?? signal)),
+      )
+      await vi.waitUntil(() => lines.some((line) => line.includes('"msg":"listening"')), { timeout: 60_000 })
+
+      process.kill(-(npm.pid as number), 'SIGINT')
+      const code = await exited
+
+      const output = lines.join('\n')
+      // npm ends itself with the SIGINT it got once its script has exited; the service logged its clean stop.
+      expect([0, 'SIGINT'], output).toContain(code)
+      expect(output).toContain('"msg":"stopped"')
+      expect(output).not.toContain('second signal')
+      expect(output).not.toContain('idle database connection lost')
+    },
+  )
 })

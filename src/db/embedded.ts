@@ -151,11 +151,12 @@ function startServer(
   dataDir: string,
 ): Promise<ChildProcess> {
   return new Promise((resolveStart, reject) => {
-    const child = spawn(
-      binaries.postgres,
-      ['-D', clusterDir, '-p', String(port), ...flags],
-      spawnOptions(runAs),
-    )
+    const child = spawn(binaries.postgres, ['-D', clusterDir, '-p', String(port), ...flags], {
+      ...spawnOptions(runAs),
+      // Its own process group: a Ctrl-C in the terminal reaches the service, which stops the server
+      // after closing its connections, instead of the server dropping them first.
+      detached: true,
+    })
     const stopOnExit = () => child.kill('SIGINT')
     // A last resort: the server must not outlive this process, however it ends.
     process.on('exit', stopOnExit)
