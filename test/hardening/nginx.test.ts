@@ -2,6 +2,7 @@ import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type Certificates, makeCertificates } from '../support/certificates.js'
 import { type RunningNginx, startNginx } from '../support/nginx.js'
+import { opensslHandshake } from '../support/openssl-handshake.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')
@@ -168,6 +169,19 @@ describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => 
     } finally {
       lenient.stop()
     }
+  })
+
+  it('offers the same TLS as the app: ECDHE with AEAD on TLS 1.2, and TLS 1.3; AES128-SHA refused', async () => {
+    const tls12 = ['-tls1_2', '-cipher']
+    const aes128Sha = await opensslHandshake(nginx.httpsPort, [...tls12, 'AES128-SHA'])
+    const ecdheCbc = await opensslHandshake(nginx.httpsPort, [...tls12, 'ECDHE-RSA-AES128-SHA'])
+    const ecdheGcm = await opensslHandshake(nginx.httpsPort, [...tls12, 'ECDHE-RSA-AES128-GCM-SHA256'])
+    const tls13 = await opensslHandshake(nginx.httpsPort, ['-tls1_3'])
+
+    expect(aes128Sha.cipher).toBe('(NONE)')
+    expect(ecdheCbc.cipher).toBe('(NONE)')
+    expect(ecdheGcm.cipher, ecdheGcm.output).toBe('ECDHE-RSA-AES128-GCM-SHA256')
+    expect(tls13.cipher).toMatch(/^TLS_/)
   })
 
   it('redirects plain HTTP to HTTPS', async () => {

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createServer as createTlsServer } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Certificates, makeCertificates, postgresSystemUser } from '../support/certificates.js'
+import { opensslHandshake } from '../support/openssl-handshake.js'
 import { startTestPostgres, type TestPostgres, withClient } from '../support/postgres.js'
 import { type RunningService, startService } from '../support/service.js'
 
@@ -111,21 +111,6 @@ describe('TLS to PostgreSQL (DB_SSLMODE)', () => {
     expect(await healthOf(strict)).toEqual({ healthy: false, reason: 'tls error' })
   })
 })
-
-/** What `openssl s_client` negotiates with 127.0.0.1:port; cipher is '(NONE)' when the handshake fails. */
-async function opensslHandshake(port: number, options: string[]) {
-  const client = spawn(
-    'openssl',
-    ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', ...options],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  client.stdout.on('data', (chunk) => (output += chunk))
-  client.stderr.on('data', (chunk) => (output += chunk))
-  client.stdin.end() // s_client hangs up once its input ends
-  const status = await new Promise<number | null>((resolve) => client.on('close', resolve))
-  return { status, cipher: /Cipher is (\S+)/.exec(output)?.[1] ?? '(NONE)', output }
-}
 
 const tlsFiles = () => ({
   cert: readFileSync(certificates.certFile, 'utf8'),
