@@ -6,6 +6,7 @@ import {
   copyFileSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -72,12 +73,9 @@ export async function runLikeThePostgresImage(
     child.on('error', reject)
     child.on('close', resolve)
   })
-  return {
-    status,
-    stdout,
-    stderr,
-    psqlCommandLines: readFileSync(argvLog, 'utf8').split('\n').filter(Boolean),
-  }
+  const psqlCommandLines = readFileSync(argvLog, 'utf8').split('\n').filter(Boolean)
+  rmSync(dir, { recursive: true, force: true })
+  return { status, stdout, stderr, psqlCommandLines }
 }
 
 /** A copy of the script that is not executable: the image sources such a file instead of running it. */
