@@ -96,15 +96,19 @@ function statsOf(pool: pg.Pool): PoolStats {
   }
 }
 
-/** libpq's sslmode in node-postgres terms: require encrypts; verify-ca also checks the CA; verify-full also the host name. */
+/**
+ * libpq's sslmode in node-postgres terms: require encrypts; verify-ca also checks the CA; verify-full also
+ * the host name. As in libpq, require with a root certificate (DB_SSLROOTCERT) checks the CA as verify-ca does.
+ */
 function sslOptions(tls: DatabaseTls | undefined): pg.PoolConfig['ssl'] {
+  const verifyCa = { ca: tls?.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
   switch (tls?.mode) {
     case undefined:
       return undefined
     case 'require':
-      return { rejectUnauthorized: false }
+      return tls.ca ? verifyCa : { rejectUnauthorized: false }
     case 'verify-ca':
-      return { ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
+      return verifyCa
     case 'verify-full':
       return { ca: tls.ca, rejectUnauthorized: true }
   }
