@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { parse, stringify } from 'yaml'
+import { type DashboardQuery, dashboardQueries, GRAFANA_VALUES, readDashboard } from '../support/dashboard.js'
 import { ROOT } from '../support/dockerfile.js'
 import { type Exposition, parseExposition, problemsWith } from '../support/promql.js'
 import { checkExpressions, promtool } from '../support/promtool.js'
@@ -26,63 +27,10 @@ const rules = (
   parse(readFileSync(ALERTS, 'utf8')) as { groups: Array<{ rules: AlertRule[] }> }
 ).groups.flatMap((group) => group.rules)
 
-interface Target {
-  refId: string
-  expr: string
-  datasource: { uid: string }
-}
-interface Panel {
-  id: number
-  type: string
-  title: string
-  gridPos: { x: number; y: number; w: number; h: number }
-  datasource?: { type: string; uid: string }
-  targets?: Target[]
-}
-interface Dashboard {
-  uid: string
-  panels: Panel[]
-  templating: { list: Array<{ name: string; type: string; query?: { query: string } }> }
-}
-const dashboard = JSON.parse(readFileSync(join(MONITORING, 'grafana-dashboard.json'), 'utf8')) as Dashboard
-const panels = dashboard.panels.filter((panel) => panel.type !== 'row')
+const { dashboard, panels } = readDashboard()
 
 /** Grafana's way to say "the data source the viewer picked", so the dashboard imports into any Grafana. */
 const DATASOURCE_VARIABLE = `\${datasource}`
-
-/** What Grafana puts in place of its variables before the query reaches Prometheus (a sample value each). */
-const GRAFANA_VALUES: Record<string, string> = { __rate_interval: '1m', job: 'ctera-app', instance: '.*' }
-
-function withGrafanaValues(query: string): string {
-  return query.replace(/\$(\w+)/g, (variable, name: string) => GRAFANA_VALUES[name] ?? variable)
-}
-
-interface Query {
-  /** Where it is, for a reader of a failure. */
-  where: string
-  expr: string
-}
-
-/** Every query of the dashboard, Grafana variables filled in, keyed by a name promtool accepts for a rule. */
-function dashboardQueries(): Record<string, Query> {
-  const queries: Record<string, Query> = {}
-  for (const panel of panels)
-    for (const target of panel.targets ?? [])
-      queries[`dashboard:panel_${panel.id}_${target.refId}`] = {
-        where: `panel "${panel.title}" query ${target.refId}`,
-        expr: withGrafanaValues(target.expr),
-      }
-  // Variable queries are Grafana's label_values(selector, label): the same names, as PromQL.
-  for (const variable of dashboard.templating.list) {
-    const labelValues = /^label_values\((.+), *(\w+)\)$/.exec(variable.query?.query ?? '')
-    if (labelValues)
-      queries[`dashboard:variable_${variable.name}`] = {
-        where: `variable ${variable.name}`,
-        expr: withGrafanaValues(`count by (${labelValues[2]}) (${labelValues[1]})`),
-      }
-  }
-  return queries
-}
 
 /** A copy of deploy/monitoring in a temporary folder, with one file changed, for the negative controls. */
 function runUnitTestsWith(file: 'alerts.yaml' | 'alerts.test.yaml', change: (text: string) => string) {
@@ -247,7 +195,7 @@ describe('names used by the alerts and the dashboard, against the live /metrics 
   afterAll(() => service?.close())
 
   it('every metric, label and label value in the rules and the dashboard is one the service exports', () => {
-    const expressions: Query[] = [
+    const expressions: DashboardQuery[] = [
       ...rules.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })),
       ...Object.values(dashboardQueries()),
     ]
