@@ -50,28 +50,35 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, tim
   return value
 }
 
+/** Each waiting test may poll for a minute (until's bound) and still report what it saw. */
+const WAITING_TEST_TIMEOUT_MS = 90_000
+
 const ours = (alerts: PrometheusAlert[]) =>
   alerts.filter((alert) => alert.labels.alertname?.startsWith('CteraApp'))
 
 describe('the alerts and the dashboard on a real Prometheus scraping the service', () => {
-  it('every dashboard query returns data', async () => {
-    // Scrapes come every second: a 10 s rate window holds enough of them.
-    const queries = Object.values(dashboardQueries({ __rate_interval: '10s' }))
+  it(
+    'every dashboard query returns data',
+    async () => {
+      // Scrapes come every second: a 10 s rate window holds enough of them.
+      const queries = Object.values(dashboardQueries({ __rate_interval: '10s' }))
 
-    const empty = await until(
-      async () => {
-        // Traffic of each kind the HTTP and GraphQL panels show, errors included.
-        await fetch(`${service.url}/health`)
-        await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ numberOfTables }')}`)
-        await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ nope }')}`)
-        const results = await Promise.all(queries.map((query) => prometheus.query(query.expr)))
-        return queries.filter((_, index) => results[index]?.length === 0).map((query) => query.where)
-      },
-      (stillEmpty) => stillEmpty.length === 0,
-    )
+      const empty = await until(
+        async () => {
+          // Traffic of each kind the HTTP and GraphQL panels show, errors included.
+          await fetch(`${service.url}/health`)
+          await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ numberOfTables }')}`)
+          await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ nope }')}`)
+          const results = await Promise.all(queries.map((query) => prometheus.query(query.expr)))
+          return queries.filter((_, index) => results[index]?.length === 0).map((query) => query.where)
+        },
+        (stillEmpty) => stillEmpty.length === 0,
+      )
 
-    expect(empty).toEqual([])
-  })
+      expect(empty).toEqual([])
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
 
   it('no ctera-app alert is pending or firing while the database is up', async () => {
     const [up] = await prometheus.query('db_up{job="ctera-app"}')
@@ -80,46 +87,54 @@ describe('the alerts and the dashboard on a real Prometheus scraping the service
     expect(ours(await prometheus.alerts())).toEqual([])
   })
 
-  it('stopping the database fires CteraAppDatabaseDown for the service, with its text', async () => {
-    await postgres.server.stop()
+  it(
+    'stopping the database fires CteraAppDatabaseDown for the service, with its text',
+    async () => {
+      await postgres.server.stop()
 
-    const alerts = await until(
-      () => prometheus.alerts(),
-      (list) => ours(list).some((alert) => alert.state === 'firing'),
-    )
+      const alerts = await until(
+        () => prometheus.alerts(),
+        (list) => ours(list).some((alert) => alert.state === 'firing'),
+      )
 
-    expect(ours(alerts)).toEqual([
-      expect.objectContaining({
-        state: 'firing',
-        labels: { alertname: 'CteraAppDatabaseDown', job: 'ctera-app', instance, severity: 'critical' },
-        annotations: expect.objectContaining({
-          description: expect.stringMatching(
-            new RegExp(`^${instance} has failed every database health check`),
-          ),
+      expect(ours(alerts)).toEqual([
+        expect.objectContaining({
+          state: 'firing',
+          labels: { alertname: 'CteraAppDatabaseDown', job: 'ctera-app', instance, severity: 'critical' },
+          annotations: expect.objectContaining({
+            description: expect.stringMatching(
+              new RegExp(`^${instance} has failed every database health check`),
+            ),
+          }),
         }),
-      }),
-    ])
-  })
+      ])
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
 
-  it('stopping the service replaces it with CteraAppTargetDown: no db_up, no database alert', async () => {
-    await service.close()
-    serviceClosed = true
+  it(
+    'stopping the service replaces it with CteraAppTargetDown: no db_up, no database alert',
+    async () => {
+      await service.close()
+      serviceClosed = true
 
-    const alerts = await until(
-      () => prometheus.alerts(),
-      (list) => {
-        const [only, ...others] = ours(list)
-        return (
-          others.length === 0 && only?.labels.alertname === 'CteraAppTargetDown' && only.state === 'firing'
-        )
-      },
-    )
+      const alerts = await until(
+        () => prometheus.alerts(),
+        (list) => {
+          const [only, ...others] = ours(list)
+          return (
+            others.length === 0 && only?.labels.alertname === 'CteraAppTargetDown' && only.state === 'firing'
+          )
+        },
+      )
 
-    expect(ours(alerts)).toEqual([
-      expect.objectContaining({
-        state: 'firing',
-        labels: { alertname: 'CteraAppTargetDown', job: 'ctera-app', instance, severity: 'warning' },
-      }),
-    ])
-  })
+      expect(ours(alerts)).toEqual([
+        expect.objectContaining({
+          state: 'firing',
+          labels: { alertname: 'CteraAppTargetDown', job: 'ctera-app', instance, severity: 'warning' },
+        }),
+      ])
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
 })
