@@ -19,17 +19,17 @@ export interface Binaries {
 /** Where root keeps copies of the binaries that the postgres user can reach (once per version). */
 export const SHARED_BINARIES_ROOT = '/var/lib/ctera-app/embedded-postgres'
 
-export async function findBinaries(
-  override: Binaries | undefined,
-  runAs: PostgresUser | undefined,
+/** The same binaries, or a copy the postgres user can run (see sharedCopy). */
+export async function reachableBinaries(
+  binaries: Binaries,
+  runAs: PostgresUser,
   logger: Logger,
 ): Promise<Binaries> {
-  const binaries = override ?? (await installedBinaries())
-  if (!runAs || runAs.canRun(binaries.postgres)) return binaries
-  return sharedCopy(binaries, logger)
+  return runAs.canRun(binaries.postgres) ? binaries : sharedCopy(binaries, logger)
 }
 
-async function installedBinaries(): Promise<Binaries> {
+/** The binaries of the installed `@embedded-postgres/<platform>` package. */
+export async function installedBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`
   let entry: { initdb: string; postgres: string }
   try {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import type { ConnectionSettings } from '../config.js'
 import type { Logger } from '../logger.js'
 import { findFreePort } from '../net/free-port.js'
-import { type Binaries, findBinaries } from './embedded-binaries.js'
+import { type Binaries, installedBinaries, reachableBinaries } from './embedded-binaries.js'
 import { type PostgresUser, postgresUser, reachableClusterDir } from './embedded-user.js'
 
 // Tests and the benchmark still import the port finder from here; its home is src/net.
@@ -56,10 +56,15 @@ const STOP_TIMEOUT_MS = 15_000
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const logger = options.logger
   const dataDir = resolve(options.dataDir)
-  await mkdir(dataDir, { recursive: true, mode: 0o700 })
   // As root the server runs as the unprivileged `postgres` user, which needs reachable binaries and files.
+  const installed = options.binaries ?? (await installedBinaries())
   const runAs = process.getuid?.() === 0 ? await postgresUser(logger) : undefined
-  const binaries = await findBinaries(options.binaries, runAs, logger)
+  const binaries = runAs ? await reachableBinaries(installed, runAs, logger) : installed
+  await mkdir(dataDir, { recursive: true, mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    throw new EmbeddedPostgresError(
+      `cannot create the embedded database folder ${dataDir} (${error.code ?? error.message}); set EMBEDDED_DB_DIR to a writable folder, or DATABASE_URL`,
+    )
+  })
   const clusterDir = await reachableClusterDir(resolve(dataDir, 'cluster'), runAs, logger)
 
   const credentials = await loadOrCreateCredentials(dataDir, options.user ?? 'ctera')

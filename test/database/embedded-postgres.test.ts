@@ -4,7 +4,7 @@ import { chmod, cp, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.js'
-import { type Binaries, findBinaries, SHARED_BINARIES_ROOT } from '../../src/db/embedded-binaries.js'
+import { type Binaries, installedBinaries, SHARED_BINARIES_ROOT } from '../../src/db/embedded-binaries.js'
 import { SHARED_CLUSTERS_ROOT } from '../../src/db/embedded-user.js'
 import { createLogger } from '../../src/logger.js'
 import { withClient } from '../support/postgres.js'
@@ -61,7 +61,7 @@ describe('the embedded PostgreSQL', () => {
       const locked = await scratch('ctera-locked-')
       await chmod(locked, 0o700)
       // The installed binaries, copied under the locked folder as a checkout in /root would hold them.
-      const { nativeDir } = await findBinaries(undefined, undefined, logger)
+      const { nativeDir } = await installedBinaries()
       const version = `test-${randomBytes(4).toString('hex')}`
       await cp(nativeDir, join(locked, 'native'), { recursive: true, verbatimSymlinks: true })
       const binaries: Binaries = {
