@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
+import { throughputOptions } from './graphql-throughput.js'
 import { HealthMonitor } from './health/monitor.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
@@ -96,6 +97,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     logging: logger,
     // One operation per request: a batch would multiply the work one request can ask for.
     batching: false,
+    ...throughputOptions,
     plugins: [
       ...graphqlLimits({
         introspection: config.introspection,
