@@ -40,6 +40,11 @@ describe('npm run bench -- --smoke', () => {
       expect(report).toContain(`| ${scenario} | 64 |`)
     }
     expect(report).toContain('Errors or non-2xx answers: 0.')
+    // Every figure is a median of rounds, with the range of the rounds.
+    expect(report).toMatch(/\| GET \/health \| 64 \| [\d,]+ \([\d,]+–[\d,]+\) \|/)
+    expect(report).toMatch(/\| GraphQL health at c=64 ≥ 0\.7× the floor \| [\d.]+x \| (yes|\*\*no\*\*) \|/)
+    expect(report).toMatch(/\| the service: createApp’s yoga \| [\d,]+ \([\d,]+–[\d,]+\) \| [\d.]+ \|/)
+    expect(report).toMatch(/Configuration error \(`PORT=abc`.*\): median [\d,]+ \([\d,]+–[\d,]+\) ms/)
     expect(report).toMatch(/Cold start .* median [\d,]+ ms/)
     expect(report).toMatch(/Resident memory of the service after all the load above: [\d.]+ MB/)
   }, 300_000)

@@ -1,0 +1,286 @@
+/**
+ * What each layer of the GraphQL stack costs: yoga built as src/app.ts builds it, then with one plugin
+ * or option changed at a time, each running `{ health { status } }` in process (yoga.fetch, no socket)
+ * against the real database. Variants take turns within each round, so a burst of load from elsewhere
+ * on the machine hits them all alike; each figure is the median of the rounds, with the spread.
+ */
+
+import { useGraphQlJit } from '@envelop/graphql-jit'
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions'
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit'
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases'
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth'
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives'
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens'
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations'
+import { execute, parse, type ValidationRule } from 'graphql'
+import { createYoga, type Plugin, type YogaServerOptions } from 'graphql-yoga'
+import { createApp } from '../src/app.js'
+import { type ConnectionSettings, loadConfig } from '../src/config.js'
+import { createDatabase, type Database } from '../src/db/database.js'
+import { GRAPHQL_LIMITS } from '../src/graphql-limits.js'
+import { useGraphqlMetrics } from '../src/graphql-metrics.js'
+import { HealthMonitor } from '../src/health/monitor.js'
+import { createLogger } from '../src/logger.js'
+import { createMetrics } from '../src/metrics.js'
+import type { Context } from '../src/schema/builder.js'
+import { schema } from '../src/schema/index.js'
+import { median, type Spread, spread } from './stats.js'
+
+export const LAYER_QUERY = '{ health { status } }'
+const PERSISTED_ID = 'health-status'
+
+/** One way of building yoga; `send` is how a client asks for the operation (the query, or its id). */
+interface Variant {
+  name: string
+  build(parts: Parts): { fetch: (body: string) => Promise<unknown>; dispose(): Promise<void> }
+  body?: string
+}
+
+interface Parts {
+  db: Database
+  monitor: HealthMonitor
+}
+
+/** What one variant can turn off or add, relative to the service's own yoga options. */
+interface Changes {
+  cors?: false
+  graphiql?: false
+  logging?: false
+  multipart?: false
+  maskedErrors?: false
+  cache?: false
+  bodyLimitStream?: false
+  metrics?: false
+  /** graphql-armor parts, by name. */
+  without?: Array<'maxTokens' | 'maxDepth' | 'maxAliases' | 'maxDirectives' | 'costLimit' | 'suggestions'>
+  persisted?: boolean
+  jit?: boolean
+  nativeFetchApi?: boolean
+}
+
+/**
+ * The yoga options of src/app.ts, written out so that each part can be switched alone. The first row
+ * of the table runs the service's own yoga (createApp) beside this copy, so the two cannot drift apart
+ * unnoticed.
+ */
+function serviceLikeOptions(
+  { db, monitor }: Parts,
+  changes: Changes,
+): YogaServerOptions<Record<string, never>, Context> {
+  const logger = createLogger('info', { write: () => {} })
+  const metrics = createMetrics(db, monitor)
+  const without = new Set(changes.without ?? [])
+  const report = {
+    propagateOnRejection: false,
+    onReject: [
+      (context: { reportError(error: unknown): void } | null, error: unknown) => context?.reportError(error),
+    ],
+  }
+  const rules: ValidationRule[] = []
+  if (!without.has('maxDepth'))
+    rules.push(
+      maxDepthRule({
+        n: GRAPHQL_LIMITS.maxDepth,
+        ignoreIntrospection: true,
+        flattenFragments: true,
+        ...report,
+      }),
+    )
+  if (!without.has('maxAliases')) rules.push(maxAliasesRule({ n: GRAPHQL_LIMITS.maxAliases, ...report }))
+  if (!without.has('maxDirectives'))
+    rules.push(maxDirectivesRule({ n: GRAPHQL_LIMITS.maxDirectives, ...report }))
+  if (!without.has('costLimit'))
+    rules.push(costLimitRule({ maxCost: GRAPHQL_LIMITS.maxCost, ignoreIntrospection: true, ...report }))
+  const plugins: Plugin[] = []
+  if (!without.has('maxTokens')) plugins.push(maxTokensPlugin({ n: GRAPHQL_LIMITS.maxTokens }))
+  plugins.push({
+    onValidate: ({ addValidationRule }) => {
+      for (const rule of rules) addValidationRule(rule)
+    },
+  })
+  if (!without.has('suggestions')) plugins.push(blockFieldSuggestionsPlugin())
+  if (changes.metrics !== false) plugins.push(useGraphqlMetrics(metrics.registry))
+  if (changes.persisted) plugins.push(persistedOperations())
+  if (changes.jit) plugins.push(useGraphQlJit() as Plugin)
+  return {
+    schema,
+    context: () => ({ db, monitor, containerName: 'bench' }),
+    maskedErrors: changes.maskedErrors === false ? false : { isDev: false },
+    graphiql: changes.graphiql === false ? false : { title: 'bench' },
+    renderGraphiQL: async (options) =>
+      (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    landingPage: false,
+    logging: changes.logging === false ? false : logger,
+    batching: false,
+    ...(changes.cors === false ? { cors: false } : {}),
+    ...(changes.multipart === false ? { multipart: false } : {}),
+    ...(changes.cache === false ? { parserAndValidationCache: false } : {}),
+    ...(changes.bodyLimitStream === false ? { maxRequestBodySize: false } : {}),
+    ...(changes.nativeFetchApi ? { fetchAPI: nativeFetchApi() } : {}),
+    plugins,
+  }
+}
+
+function persistedOperations() {
+  const known = new Map([[PERSISTED_ID, LAYER_QUERY]])
+  return usePersistedOperations({
+    getPersistedOperation: (id: string) => known.get(id) ?? null,
+    allowArbitraryOperations: true,
+    skipDocumentValidation: true,
+  })
+}
+
+function nativeFetchApi() {
+  const { Request, Response, Headers, ReadableStream, URL, URLSearchParams, TextEncoder, TextDecoder } =
+    globalThis
+  return { Request, Response, Headers, ReadableStream, URL, URLSearchParams, TextEncoder, TextDecoder }
+}
+
+function yogaVariant(name: string, changes: Changes, body?: string): Variant {
+  return {
+    name,
+    body,
+    build: (parts) => {
+      const yoga = createYoga(serviceLikeOptions(parts, changes))
+      return { fetch: (text) => post(yoga.fetch, text), dispose: () => Promise.resolve(yoga.dispose()) }
+    },
+  }
+}
+
+type YogaFetch = (url: string, init: RequestInit) => Promise<Response> | Response
+
+async function post(fetch: YogaFetch, body: string): Promise<unknown> {
+  const response = await fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  })
+  const text = await response.text()
+  if (response.status !== 200 || !text.includes('Healthy!')) throw new Error(`unexpected answer: ${text}`)
+  return text
+}
+
+const ALL_LEVERS: Changes = { cors: false, multipart: false, bodyLimitStream: false, graphiql: false }
+
+export const VARIANTS: Variant[] = [
+  {
+    name: 'the service: createApp’s yoga',
+    build: ({ db }) => {
+      const logger = createLogger('info', { write: () => {} })
+      const app = createApp({ config: { ...loadConfig({ NODE_ENV: 'production' }) }, db, logger })
+      return { fetch: (text) => post(app.yoga.fetch, text), dispose: () => app.dispose() }
+    },
+  },
+  yogaVariant('the same options, rebuilt here (the baseline below)', {}),
+  yogaVariant('− CORS', { cors: false }),
+  yogaVariant('− GraphiQL', { graphiql: false }),
+  yogaVariant('− logging', { logging: false }),
+  yogaVariant('− multipart parser', { multipart: false }),
+  yogaVariant('− request body limit stream (maxRequestBodySize: false)', { bodyLimitStream: false }),
+  yogaVariant('− max tokens', { without: ['maxTokens'] }),
+  yogaVariant('− max depth', { without: ['maxDepth'] }),
+  yogaVariant('− max aliases', { without: ['maxAliases'] }),
+  yogaVariant('− max directives', { without: ['maxDirectives'] }),
+  yogaVariant('− cost limit', { without: ['costLimit'] }),
+  yogaVariant('− block field suggestions', { without: ['suggestions'] }),
+  yogaVariant('− our metrics plugin (Prometheus)', { metrics: false }),
+  yogaVariant('− masked errors', { maskedErrors: false }),
+  yogaVariant('− parse/validation cache', { cache: false }),
+  yogaVariant('+ persisted operations, query sent as text', { persisted: true }),
+  yogaVariant(
+    '+ persisted operations, id sent (validation skipped)',
+    { persisted: true },
+    JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: PERSISTED_ID } } }),
+  ),
+  yogaVariant('+ graphql-jit', { jit: true }),
+  yogaVariant('+ native fetch API (undici Request/Response)', { nativeFetchApi: true }),
+  yogaVariant('levers: − CORS, − GraphiQL, − multipart, − body limit stream', ALL_LEVERS),
+  yogaVariant('levers + graphql-jit', { ...ALL_LEVERS, jit: true }),
+  yogaVariant('bare yoga: every optional part off', {
+    ...ALL_LEVERS,
+    logging: false,
+    maskedErrors: false,
+    metrics: false,
+    without: ['maxTokens', 'maxDepth', 'maxAliases', 'maxDirectives', 'costLimit', 'suggestions'],
+  }),
+  {
+    name: 'graphql-js execute() alone, parsed once (no HTTP, no envelop)',
+    build: ({ db, monitor }) => {
+      const document = parse(LAYER_QUERY)
+      return {
+        fetch: async () => {
+          const result = await execute({
+            schema,
+            document,
+            contextValue: { db, monitor, containerName: 'bench' },
+          })
+          const text = JSON.stringify(result)
+          if (!text.includes('Healthy!')) throw new Error(`unexpected answer: ${text}`)
+          return text
+        },
+        dispose: () => Promise.resolve(),
+      }
+    },
+  },
+]
+
+export interface LayerRow {
+  name: string
+  opsPerSecond: Spread
+  /** Median ÷ the baseline's median, from the same rounds. */
+  ratio: number
+}
+
+export interface LayerOptions {
+  rounds: number
+  /** Operations per variant per round. */
+  operations: number
+  /** Operations in flight at once. */
+  concurrency: number
+}
+
+/** Runs every variant `rounds` times, taking turns, and reports operations/s per variant. */
+export async function measureGraphqlLayers(
+  settings: ConnectionSettings,
+  options: LayerOptions,
+): Promise<LayerRow[]> {
+  const logger = createLogger('silent')
+  const db = createDatabase(settings, loadConfig({}), logger)
+  const monitor = new HealthMonitor(
+    () => db.checkHealth(),
+    { intervalMs: 5000, staleAfterMs: 15_000 },
+    logger,
+  )
+  const defaultBody = JSON.stringify({ query: LAYER_QUERY })
+  const built = VARIANTS.map((variant) => ({ variant, server: variant.build({ db, monitor }) }))
+  const samples = built.map(() => [] as number[])
+  try {
+    const run = async (index: number, operations: number) => {
+      const { variant, server } = built[index] as (typeof built)[number]
+      const body = variant.body ?? defaultBody
+      let next = 0
+      const worker = async () => {
+        while (next < operations) {
+          next++
+          await server.fetch(body)
+        }
+      }
+      const started = performance.now()
+      await Promise.all(Array.from({ length: options.concurrency }, worker))
+      return operations / ((performance.now() - started) / 1000)
+    }
+    for (let index = 0; index < built.length; index++) await run(index, Math.ceil(options.operations / 4))
+    for (let round = 0; round < options.rounds; round++)
+      for (let index = 0; index < built.length; index++)
+        samples[index]?.push(await run(index, options.operations))
+  } finally {
+    for (const { server } of built) await server.dispose()
+    await db.close()
+  }
+  const baseline = median(samples[1] ?? [])
+  return built.map(({ variant }, index) => {
+    const opsPerSecond = spread(samples[index] ?? [])
+    return { name: variant.name, opsPerSecond, ratio: baseline > 0 ? opsPerSecond.median / baseline : 0 }
+  })
+}
