@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import { createParseCaches } from './graphql-cache.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
 import { HealthMonitor } from './health/monitor.js'
@@ -96,6 +97,8 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     logging: logger,
     // One operation per request: a batch would multiply the work one request can ask for.
     batching: false,
+    // Bounded in bytes: yoga's default holds 1,024 documents of any size.
+    parserAndValidationCache: createParseCaches(),
     plugins: [
       ...graphqlLimits({
         introspection: config.introspection,
