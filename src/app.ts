@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import { createGraphiql, GRAPHIQL_ASSETS_PATH } from './graphiql.js'
 import { createParseCaches } from './graphql-cache.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
@@ -87,11 +88,8 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     context,
     // Never attach internal error details to a response, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
-    graphiql: config.graphiql ? { title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY } : false,
-    // GraphiQL's code is served by us rather than a CDN, so the playground works offline and behind
-    // proxies. Its bundle costs ~50 MB of memory, so it is loaded on the first page view, not at start.
-    renderGraphiQL: async (options) =>
-      (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    // GraphiQL is served by the app itself (src/graphiql.ts), before yoga sees the request.
+    graphiql: false,
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
     logging: logger,
@@ -107,6 +105,10 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       useGraphqlMetrics(metrics.registry),
     ],
   })
+
+  const graphiql = config.graphiql
+    ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
+    : undefined
 
   const detailedHealth = async (): Promise<RestResponse> =>
     healthJson(await monitor.check(), db.poolStats().queries, {
@@ -140,6 +142,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     // Yoga's own health plugin answers any URL ending in /health; the seed's /health is routed here
     // first, and only the GraphQL path ever reaches yoga.
     if (path === GRAPHQL_PATH) {
+      if (graphiql && wantsGraphiql(req)) return graphiql.page(req, res)
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
@@ -147,6 +150,10 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       if (tooLarge) return send(req, res, tooLarge)
       await yoga.requestListener(req, res)
       return
+    }
+    if (graphiql && path.startsWith(GRAPHIQL_ASSETS_PATH)) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
+      return graphiql.asset(req, res, path)
     }
     const restRoute = routes[path]
     if (!restRoute) return send(req, res, notFound)
@@ -157,9 +164,15 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     send(req, res, response)
   }
 
+  /** A fixed label for logs and metrics: a client must not be able to add label values. */
+  function routeLabel(path: string): string {
+    if (path === GRAPHQL_PATH || Object.hasOwn(routes, path)) return path
+    return path.startsWith(GRAPHIQL_ASSETS_PATH) ? GRAPHIQL_ASSETS_PATH : 'unmatched'
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url)
-    const requestId = trackRequest(req, res, path === GRAPHQL_PATH || path in routes ? path : 'unmatched', {
+    const requestId = trackRequest(req, res, routeLabel(path), {
       logger,
       metrics,
     })
@@ -182,6 +195,11 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       await yoga.dispose()
     },
   }
+}
+
+/** A browser navigating to /graphql (yoga's own test): GET, and HTML among the accepted types. */
+function wantsGraphiql(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && Boolean(req.headers.accept?.includes('text/html'))
 }
 
 function pathOf(url: string | undefined): string {
