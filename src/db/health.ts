@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
+import { withConnection } from './query.js'
 import { singleFlight } from './single-flight.js'
 
 export interface HealthCheck {
@@ -35,7 +36,10 @@ export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): (
     const started = performance.now()
     let reason: FailureReason | null = null
     try {
-      await withDeadline(pool.query(ping), options.timeoutMs)
+      await withDeadline(
+        withConnection(pool, (client) => client.query(ping)),
+        options.timeoutMs,
+      )
     } catch (error) {
       reason = classifyFailure(error)
     }
