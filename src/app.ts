@@ -22,7 +22,8 @@ import { schema } from './schema/index.js'
 
 export const GRAPHQL_PATH = '/graphql'
 
-const EXAMPLE_QUERY = `# Is the database up, and what does it hold?
+/** GraphiQL's default query, and the README's first GraphQL example. */
+export const EXAMPLE_QUERY = `# Is the database up, and what does it hold?
 # Run it: the ▶ button, or Ctrl+Enter.
 query Overview {
   health {

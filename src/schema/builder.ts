@@ -14,7 +14,8 @@ export const builder = new SchemaBuilder<{
   Scalars: { DateTime: { Input: Date; Output: Date } }
   DefaultFieldNullability: false
 }>({
-  // Fields are non-null unless marked: health always answers, and a failed count is an error, not a null.
+  // Fields are non-null unless marked. Those that need the database are marked nullable: when it is
+  // down they are null with a DATABASE_UNAVAILABLE error, and the rest of the answer (health) survives.
   defaultFieldNullability: false,
 })
 

@@ -61,6 +61,7 @@ const TableConnection = builder
         },
       }),
       totalCount: t.int({
+        nullable: true,
         description: 'All the tables that match, on every page: the same number as numberOfTables.',
         resolve: ({ filter }, _args, ctx) => whenDatabaseAvailable(() => ctx.db.countTables(filter)),
       }),
@@ -78,6 +79,7 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
     connections: t.expose('connections', { type: Connections }),
     tables: t.field({
       type: TableConnection,
+      nullable: true,
       args: {
         schema: t.arg.string(),
         includeSystem: t.arg.boolean({ defaultValue: true }),
@@ -103,7 +105,10 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
 builder.queryField('database', (t) =>
   t.field({
     type: DatabaseInfo,
-    description: 'The database itself. Fails with DATABASE_UNAVAILABLE when it cannot be reached.',
+    // Nullable, like every field that needs the database, so that its failure keeps the rest of the answer.
+    nullable: true,
+    description:
+      'The database itself. null, with an error of extensions.code DATABASE_UNAVAILABLE, when it cannot be reached.',
     resolve: (_root, _args, ctx) => whenDatabaseAvailable(() => ctx.db.overview()),
   }),
 )

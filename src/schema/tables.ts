@@ -6,10 +6,12 @@ export const MAX_SCHEMA_NAME_LENGTH = 63
 
 builder.queryField('numberOfTables', (t) =>
   t.int({
+    // Nullable so that a failed count costs only itself: the rest of the answer (health) survives.
+    nullable: true,
     description:
       'How many tables the service database user can see. With no arguments this is exactly the original ' +
       '`SELECT count(*) FROM information_schema.tables`, system catalogs included. ' +
-      'Fails with extensions.code DATABASE_UNAVAILABLE when the database cannot be reached.',
+      'null, with an error of extensions.code DATABASE_UNAVAILABLE, when the database cannot be reached.',
     args: {
       schema: t.arg.string({ description: 'Count only the tables of this schema.' }),
       includeSystem: t.arg.boolean({
