@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
+import { createErrorLog } from './error-log.js'
 import { createGraphiql, GRAPHIQL_ASSETS_PATH } from './graphiql.js'
+import { useBadRequests } from './graphql-bad-requests.js'
 import { createParseCaches } from './graphql-cache.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
@@ -82,6 +84,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     logger,
   )
   const metrics = createMetrics(db, monitor)
+  const logUnexpected = createErrorLog(logger)
   const context = (): Context => ({ db, monitor, containerName: config.containerName })
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
@@ -93,7 +96,15 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     graphiql: false,
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
-    logging: logger,
+    // Yoga logs each masked error with its stack: through the rate limit, so no client can flood the log.
+    logging: {
+      debug: (...args: unknown[]) => logger.debug(args.map(String).join(' ')),
+      info: (...args: unknown[]) => logger.info(args.map(String).join(' ')),
+      warn: (...args: unknown[]) => logger.warn(args.map(String).join(' ')),
+      error: (error: unknown) => logUnexpected(error, {}, 'unexpected error answering a GraphQL request'),
+    },
+    // No file uploads here: multipart bodies are refused (415) rather than parsed.
+    multipart: false,
     // One operation per request: a batch would multiply the work one request can ask for.
     batching: false,
     // Bounded in bytes: yoga's default holds 1,024 documents of any size.
@@ -104,6 +115,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
         hideSuggestions: config.production || !config.introspection,
       }),
       useGraphqlMetrics(metrics.registry),
+      useBadRequests(),
     ],
   })
 
@@ -160,8 +172,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     if (!restRoute) return send(req, res, notFound)
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
     const response = await restRoute(req)
-    if (response.error)
-      logger.error({ err: response.error, path }, 'unexpected error answering a REST request')
+    if (response.error) logUnexpected(response.error, { path }, 'unexpected error answering a REST request')
     send(req, res, response)
   }
 
@@ -181,7 +192,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     if (monitor.isShuttingDown) res.setHeader('connection', 'close')
 
     route(req, res, path).catch((error: unknown) => {
-      logger.error({ err: error, requestId }, 'unexpected error answering a request')
+      logUnexpected(error, { requestId }, 'unexpected error answering a request')
       if (!res.headersSent) send(req, res, internalError)
       else res.destroy()
     })

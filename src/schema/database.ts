@@ -2,7 +2,7 @@ import type { DatabaseOverview, TableInfo, TablePage } from '../db/insight.js'
 import type { TableFilter } from '../db/tables.js'
 import { builder } from './builder.js'
 import { badUserInput, whenDatabaseAvailable } from './errors.js'
-import { MAX_SCHEMA_NAME_LENGTH } from './tables.js'
+import { schemaArgument } from './tables.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 500
@@ -89,10 +89,7 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
       resolve: async (_overview, args, ctx) => {
         const first = args.first ?? DEFAULT_PAGE_SIZE
         if (first < 1 || first > MAX_PAGE_SIZE) throw badUserInput(`first must be from 1 to ${MAX_PAGE_SIZE}`)
-        const schema = args.schema ?? undefined
-        if (schema !== undefined && schema.length > MAX_SCHEMA_NAME_LENGTH) {
-          throw badUserInput(`schema must be at most ${MAX_SCHEMA_NAME_LENGTH} characters`)
-        }
+        const schema = schemaArgument(args.schema)
         const filter = { schema, includeSystem: args.includeSystem ?? true }
         const after = args.after == null ? undefined : decodeCursor(args.after)
         const page = await whenDatabaseAvailable(() => ctx.db.tables({ ...filter, first, after }))
@@ -122,7 +119,10 @@ function decodeCursor(cursor: string): { schema: string; name: string } {
   if (cursor.length > MAX_CURSOR_LENGTH) throw invalid
   try {
     const [schema, name] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof schema === 'string' && typeof name === 'string') return { schema, name }
+    // A NUL byte could not have come from a table name: PostgreSQL text cannot hold one.
+    if (typeof schema === 'string' && typeof name === 'string' && !`${schema}${name}`.includes('\u0000')) {
+      return { schema, name }
+    }
   } catch {
     // falls through to the error below
   }
