@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
+import { corsOptions, useVaryOrigin } from './cors.js'
 import type { Database } from './db/database.js'
 import { createErrorLog } from './error-log.js'
 import { createGraphiql, GRAPHIQL_ASSETS_PATH } from './graphiql.js'
@@ -54,6 +55,8 @@ export type AppConfig = Pick<
   | 'introspection'
   | 'graphiql'
   | 'maxBodyBytes'
+  | 'corsOrigins'
+  | 'maxSubscriptions'
 >
 
 export interface AppDependencies {
@@ -80,12 +83,18 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     {
       intervalMs: config.healthIntervalMs,
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
+      maxWatchers: config.maxSubscriptions,
     },
     logger,
   )
   const metrics = createMetrics(db, monitor)
   const logUnexpected = createErrorLog(logger)
-  const context = (): Context => ({ db, monitor, containerName: config.containerName })
+  const context = (): Context => ({
+    db,
+    monitor,
+    containerName: config.containerName,
+    showDetails: config.healthDetails,
+  })
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -105,6 +114,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     },
     // No file uploads here: multipart bodies are refused (415) rather than parsed.
     multipart: false,
+    cors: corsOptions(config.corsOrigins),
     // One operation per request: a batch would multiply the work one request can ask for.
     batching: false,
     // Bounded in bytes: yoga's default holds 1,024 documents of any size.
@@ -116,6 +126,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       }),
       useGraphqlMetrics(metrics.registry),
       useBadRequests(),
+      useVaryOrigin(config.corsOrigins),
     ],
   })
 

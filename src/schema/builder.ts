@@ -7,6 +7,8 @@ export interface Context {
   db: Database
   monitor: HealthMonitor
   containerName: string
+  /** HEALTH_DETAILS: versions (which help attackers) are shown only when this is on. */
+  showDetails: boolean
 }
 
 export const builder = new SchemaBuilder<{

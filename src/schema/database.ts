@@ -72,7 +72,12 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
   description: 'What the database is and holds, from read-only catalog queries.',
   fields: (t) => ({
     name: t.exposeString('name'),
-    serverVersion: t.exposeString('serverVersion'),
+    serverVersion: t.string({
+      nullable: true,
+      description:
+        'The PostgreSQL version and build; null unless HEALTH_DETAILS is on (a version tells an attacker which flaws to try).',
+      resolve: (overview, _args, ctx) => (ctx.showDetails ? overview.serverVersion : null),
+    }),
     sizeBytes: t.exposeFloat('sizeBytes'),
     uptimeSeconds: t.exposeFloat('uptimeSeconds'),
     inRecovery: t.exposeBoolean('inRecovery', { description: 'True on a standby (replica).' }),

@@ -12,7 +12,7 @@ export type TableKind =
 export type DatabaseOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DatabaseOverviewQuery = { database: { name: string, serverVersion: string, sizeBytes: number, uptimeSeconds: number, inRecovery: boolean, connections: { active: number, idle: number, max: number } } | null };
+export type DatabaseOverviewQuery = { database: { name: string, serverVersion: string | null, sizeBytes: number, uptimeSeconds: number, inRecovery: boolean, connections: { active: number, idle: number, max: number } } | null };
 
 export type DatabaseTablesQueryVariables = Exact<{
   schema?: string | null | undefined;
