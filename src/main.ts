@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const stop = (signal: NodeJS.Signals) => void shutdown.run(signal).then(() => process.exit(0))
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  // A closed terminal or `kill -HUP`: nothing to reload here, so it stops gracefully too (Node's default is to die at once).
+  process.on('SIGHUP', stop)
 
   const settings = await connectionSettings(config, logger, shutdown)
   const db = createDatabase(settings, config, logger)
