@@ -10,6 +10,7 @@ import { createParseCaches } from './graphql-cache.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
 import { HealthMonitor } from './health/monitor.js'
+import { createInFlightLimit } from './in-flight-limit.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { trackRequest } from './request-log.js'
@@ -57,6 +58,7 @@ export type AppConfig = Pick<
   | 'maxBodyBytes'
   | 'corsOrigins'
   | 'maxSubscriptions'
+  | 'maxInFlight'
 >
 
 export interface AppDependencies {
@@ -130,6 +132,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     ],
   })
 
+  const inFlight = createInFlightLimit(config.maxInFlight)
   const graphiql = config.graphiql
     ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
     : undefined
@@ -170,8 +173,8 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
-      const tooLarge = bodyLimitResponse(req, config.maxBodyBytes)
-      if (tooLarge) return send(req, res, tooLarge)
+      const refused = bodyLimitResponse(req, config.maxBodyBytes) ?? inFlight.admit(res)
+      if (refused) return send(req, res, refused)
       await yoga.requestListener(req, res)
       return
     }

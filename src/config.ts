@@ -52,6 +52,8 @@ export interface Config {
   corsOrigins: string[]
   /** Live subscriptions (SSE streams) open at once; more are refused with TOO_MANY_SUBSCRIPTIONS. */
   maxSubscriptions: number
+  /** GraphQL requests being read or run at once; more are refused with 503 SERVER_BUSY. */
+  maxInFlight: number
   /** A client must send its request headers within this (slowloris). */
   headersTimeoutMs: number
   /** A client must send its whole request within this. */
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: readInteger(env, 'GRAPHQL_MAX_BODY_BYTES', 100_000, 1000, 10_000_000),
     corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
     maxSubscriptions: readInteger(env, 'GRAPHQL_MAX_SUBSCRIPTIONS', 100, 0, 10_000),
+    maxInFlight: readInteger(env, 'GRAPHQL_MAX_IN_FLIGHT', 64, 1, 10_000),
     headersTimeoutMs: readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 600_000),

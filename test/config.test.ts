@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       corsOrigins: [],
       maxSubscriptions: 100,
+      maxInFlight: 64,
     })
   })
 
@@ -129,6 +130,7 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS: "\*" is not an origin; list each as scheme:\/\/host\[:port\]/],
     [{ CORS_ORIGINS: 'https://a.example/' }, /^CORS_ORIGINS: "https:\/\/a.example\/" is not an origin/],
     [{ CORS_ORIGINS: 'https://ok.example,ftp://files.example' }, /^CORS_ORIGINS: "ftp:\/\/files.example"/],
+    [{ GRAPHQL_MAX_IN_FLIGHT: '0' }, /^GRAPHQL_MAX_IN_FLIGHT: must be an integer from 1 to 10000/],
     [{ GRAPHQL_MAX_SUBSCRIPTIONS: '-1' }, /^GRAPHQL_MAX_SUBSCRIPTIONS: must be an integer from 0 to 10000/],
   ])('rejects %j with one line naming the variable', (env, message) => {
     const text = configError(env as Env)

@@ -8,7 +8,8 @@ const warnings: Error[] = []
 const onWarning = (warning: Error) => warnings.push(warning)
 
 beforeAll(async () => {
-  service = await startService(postgres.app, { maxSubscriptions: CAP })
+  // Fewer requests in flight than streams: an open stream must not hold its in-flight slot.
+  service = await startService(postgres.app, { maxSubscriptions: CAP, maxInFlight: 5 })
   process.on('warning', onWarning)
 })
 afterAll(async () => {
