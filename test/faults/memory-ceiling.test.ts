@@ -165,7 +165,7 @@ function slowBody(sockets: Socket[]): Promise<number | string> {
 }
 
 describe('memory under hostile request patterns', () => {
-  it('holds while 10 browsers open GraphiQL from cold (the bundle is built in a worker thread)', async () => {
+  it('holds while 10 browsers open GraphiQL from cold (the bundle is built in a child process)', async () => {
     await phase('GraphiQL from cold', async () => {
       const views = await Promise.all(
         Array.from({ length: 10 }, async () => {

@@ -28,7 +28,8 @@ beforeAll(async () => {
     await app.query(`CREATE VIEW ${SCHEMA}.c_view AS SELECT 1 AS one`)
     await app.query(`CREATE TABLE ${SCHEMA}.d_never_analyzed (id int)`)
   })
-  service = await startService(postgres.app)
+  // The server version is shown only with HEALTH_DETAILS on (test/hardening/exposure.test.ts: off).
+  service = await startService(postgres.app, { healthDetails: true })
   client = new GraphQLClient(`${service.url}/graphql`)
 })
 afterAll(() => service.close())
