@@ -20,9 +20,16 @@ file_env() {
   unset "$file_name"
 }
 
+# --help, --version and the like go straight to postgres, as in the official image.
+wants_help() {
+  local arg
+  for arg; do case "$arg" in -'?' | --help | --describe-config | -V | --version) return 0 ;; esac; done
+  return 1
+}
+
 if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 
-if [ "$1" = postgres ]; then
+if [ "$1" = postgres ] && ! wants_help "$@"; then
   file_env POSTGRES_PASSWORD
   file_env POSTGRES_USER postgres
   file_env POSTGRES_DB "$POSTGRES_USER"
