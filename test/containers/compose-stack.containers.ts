@@ -25,14 +25,14 @@ const SEED_UNHEALTHY = '{"container":"ctera-app","status":"Unhealthy"}'
 const SECRET_NAMES = ['db_password', 'db_admin_password']
 
 let dir: string
-let stack: Stack
-let recorder: ReturnType<typeof recordEvents>
-let passwords: string[]
-let decrypted: Awaited<ReturnType<typeof npmRun>>
+let stack: Stack | undefined
+let ready = false
+let recorder: ReturnType<typeof recordEvents> | undefined
+let passwords: string[] = []
 const timings: Record<string, number> = {}
 
 function eventsOf(service: string, status?: string) {
-  return recorder.events.filter(
+  return (recorder?.events ?? []).filter(
     (event) =>
       event.Actor.Attributes['com.docker.compose.service'] === service &&
       (status === undefined || event.status === status),
@@ -46,7 +46,7 @@ async function until(condition: () => boolean, timeoutMs: number) {
 }
 
 async function get(path: string) {
-  const response = await fetch(`${stack.url}${path}`, { signal: AbortSignal.timeout(10_000) })
+  const response = await fetch(`${up().url}${path}`, { signal: AbortSignal.timeout(10_000) })
   return { status: response.status, body: await response.text() }
 }
 
@@ -63,16 +63,22 @@ async function untilHealth(status: number, timeoutMs: number) {
   )
 }
 
+/** The running stack; every check after the bring-up needs it, and says so when an earlier step failed. */
+function up(): Stack {
+  if (!stack || !ready) throw new Error('the compose stack is not up: an earlier step failed')
+  return stack
+}
+
 /** Where a password shows up: docker inspect, the containers' environment, the app's own process, logs. */
 async function passwordLeaks(): Promise<string[]> {
   const places: Record<string, string> = {}
   for (const service of [APP, DB]) {
-    const id = await stack.container(service)
+    const id = await up().container(service)
     places[`docker inspect ${service}`] = await docker(['inspect', id])
-    places[`docker logs ${service}`] = await stack.logs(service)
+    places[`docker logs ${service}`] = await up().logs(service)
     if ((await inspect(id)).State.Running) places[`env of ${service}`] = await docker(['exec', id, 'env'])
   }
-  const app = await stack.container(APP)
+  const app = await up().container(APP)
   if ((await inspect(app)).State.Running) {
     places['environment of the app process'] = await docker(['exec', app, 'cat', '/proc/1/environ'])
   }
@@ -81,55 +87,78 @@ async function passwordLeaks(): Promise<string[]> {
     .map(([place]) => place)
 }
 
-beforeAll(async () => {
-  await requireEngine()
-  await removeLeftoverStacks()
+// Set-up steps are tests, not hooks: a failing hook would leave every check "skipped", while a failing
+// step here is counted as a failure, and so is every check that needed it.
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ctera-containers-'))
-
-  // The encrypted secret's round trip: fresh passwords encrypted with a test passphrase (the committed
-  // .gpg files are never touched), the plain files deleted, then `npm run secret:decrypt` writes them back.
-  const passphrase = randomBytes(12).toString('hex')
-  const env = { SECRET_DIR: dir, DB_SECRET_PASSPHRASE: passphrase }
-  const made = await npmRun('secret:new', env)
-  if (made.status !== 0) throw new Error(`npm run secret:new failed: ${made.stderr}`)
-  for (const name of SECRET_NAMES) unlinkSync(join(dir, `${name}.txt`))
-  decrypted = await npmRun('secret:decrypt', env)
-  if (decrypted.status !== 0) throw new Error(`npm run secret:decrypt failed: ${decrypted.stderr}`)
-  passwords = SECRET_NAMES.map((name) => readFileSync(join(dir, `${name}.txt`), 'utf8').trim())
-
-  let started = Date.now()
-  await docker(['build', '--tag', APP, '.'], { cwd: ROOT, timeoutMs: 900_000 })
-  timings.buildMs = Date.now() - started
-
-  stack = await createStack(dir)
-  recorder = recordEvents(stack.project)
-  started = Date.now()
-  // Compose v1 has no --wait: `up -d` returns once the app is started, which is after the database is healthy.
-  await stack.compose(['up', '--detach', '--no-build'])
-  await stack.waitHealthy()
-  timings.upToHealthyMs = Date.now() - started
-}, 1_200_000)
+})
 
 afterEach(async ({ task }) => {
   if (task.result?.state !== 'fail' || !stack) return
   for (const service of [APP, DB]) {
-    console.error(
-      `---- ${service} logs (last 40 lines)\n${(await stack.logs(service)).split('\n').slice(-40).join('\n')}`,
-    )
+    const logs = await up()
+      .logs(service)
+      .catch((error: Error) => error.message)
+    console.error(`---- ${service} logs (last 40 lines)\n${logs.split('\n').slice(-40).join('\n')}`)
   }
 })
 
 afterAll(async () => {
   recorder?.stop()
-  if (stack) await stack.compose(['down', '--volumes', '--remove-orphans'])
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  // A stack this cannot remove is removed by the next run (removeLeftoverStacks).
+  await stack
+    ?.compose(['down', '--volumes', '--remove-orphans'])
+    .catch((error: Error) => console.error(`cleanup failed: ${error.message}`))
+  rmSync(dir, { recursive: true, force: true })
   console.info(`container suite timings: ${JSON.stringify(timings)}`)
 }, 300_000)
 
 describe('docker-compose.yaml on a real engine', () => {
+  it('a Docker engine answers (npm run containers:setup leaves one), and stacks of killed runs are removed', async () => {
+    await requireEngine()
+    await removeLeftoverStacks()
+  })
+
+  it('`npm run secret:decrypt` with a passphrase writes the password files back from their .gpg copies', async () => {
+    // Fresh passwords encrypted with a test passphrase: the committed .gpg files are never touched.
+    const env = { SECRET_DIR: dir, DB_SECRET_PASSPHRASE: randomBytes(12).toString('hex') }
+    const made = await npmRun('secret:new', env)
+    for (const name of SECRET_NAMES) unlinkSync(join(dir, `${name}.txt`))
+
+    const decrypted = await npmRun('secret:decrypt', env)
+    passwords = SECRET_NAMES.map((name) => readFileSync(join(dir, `${name}.txt`), 'utf8').trim())
+
+    expect(made.status, made.stderr).toBe(0)
+    expect(decrypted.status, decrypted.stderr).toBe(0)
+    for (const name of SECRET_NAMES) expect(statSync(join(dir, `${name}.txt`)).mode & 0o777).toBe(0o644)
+    for (const password of passwords) expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/)
+  })
+
+  it('builds the image from the Dockerfile as shipped', async () => {
+    const started = Date.now()
+    await docker(['build', '--tag', APP, '.'], { cwd: ROOT, timeoutMs: 900_000 })
+    timings.buildMs = Date.now() - started
+    const image = await docker(['image', 'inspect', APP, '--format', '{{.Config.User}} {{.Size}}'])
+    timings.imageBytes = Number(image.trim().split(' ')[1])
+
+    expect(image.split(' ')[0]).toBe('node')
+  })
+
+  it('brings the stack up from docker-compose.yaml; both services become healthy', async () => {
+    const created = await createStack(dir)
+    stack = created
+    recorder = recordEvents(created.project)
+    const started = Date.now()
+    // Compose v1 has no --wait: `up -d` returns once the app has started, after the database was healthy.
+    await created.compose(['up', '--detach', '--no-build'])
+    await created.waitHealthy()
+    timings.upToHealthyMs = Date.now() - started
+    ready = true
+  })
+
   it('is run with only the documented override: project name, published port, secret files', () => {
     const original = readComposeFile()
-    const copy = overrideComposeFile(original, { port: stack.port, secretsDir: dir })
+    const copy = overrideComposeFile(original, { port: up().port, secretsDir: dir })
     const restored = structuredClone(copy)
     restored.name = original.name
     const app = restored.services[APP]
@@ -139,23 +168,21 @@ describe('docker-compose.yaml on a real engine', () => {
     }
 
     expect(restored).toEqual(original)
-    expect(copy.services[APP]?.ports).toEqual([`127.0.0.1:${stack.port}:5001`])
+    expect(copy.services[APP]?.ports).toEqual([`127.0.0.1:${up().port}:5001`])
   })
 
-  it('`npm run secret:decrypt` with a passphrase gives the password files that compose mounts', async () => {
-    const app = await stack.container(APP)
+  it('compose mounts the decrypted password file, and the app logs in with it', async () => {
+    const app = await up().container(APP)
     const mounted = await docker(['exec', app, 'cat', '/run/secrets/db_password'])
 
-    expect(decrypted.status).toBe(0)
-    for (const name of SECRET_NAMES) expect(statSync(join(dir, `${name}.txt`)).mode & 0o777).toBe(0o644)
     expect(mounted.trim() === passwords[0]).toBe(true)
-    // The app logged in with it: the role's password was set from the same file by the init script.
+    // The role's password was set from the same file by the init script: a healthy answer proves the login.
     expect((await get('/health')).status).toBe(200)
   })
 
   it('both services reach healthy through their own health checks; the app started after the database was healthy', async () => {
-    const app = await inspect(await stack.container(APP))
-    const db = await inspect(await stack.container(DB))
+    const app = await inspect(await up().container(APP))
+    const db = await inspect(await up().container(DB))
     const [dbHealthy] = eventsOf(DB, 'health_status: healthy')
     const [appStarted] = eventsOf(APP, 'start')
 
@@ -176,7 +203,7 @@ describe('docker-compose.yaml on a real engine', () => {
 
   it('GET /number_of_tables and a GraphQL query answer through the published port', async () => {
     const tables = await get('/number_of_tables')
-    const graphql = await fetch(`${stack.url}/graphql`, {
+    const graphql = await fetch(`${up().url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ health { healthy status container } numberOfTables }' }),
@@ -194,7 +221,7 @@ describe('docker-compose.yaml on a real engine', () => {
   })
 
   it('runs the app as a non-root uid, on a read-only root file system, with no capabilities', async () => {
-    const id = await stack.container(APP)
+    const id = await up().container(APP)
     const app = await inspect(id)
     const status = await docker(['exec', id, 'cat', '/proc/1/status'])
     const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(.+)$`, 'm'))?.[1]?.trim()
@@ -217,26 +244,26 @@ describe('docker-compose.yaml on a real engine', () => {
   })
 
   it('the init script made the least-privilege role ctera, and the app connects as it', async () => {
-    const role = await stack.sql(
+    const role = await up().sql(
       `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls,
               pg_has_role('ctera', 'pg_monitor', 'MEMBER'),
               (SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting WHERE setrole = 'ctera'::regrole)
          FROM pg_roles WHERE rolname = 'ctera'`,
     )
     await get('/number_of_tables')
-    const users = await stack.sql(
+    const users = await up().sql(
       "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity WHERE application_name = 'ctera-app'",
     )
 
     expect(role).toBe('f|f|f|f|f|t|default_transaction_read_only=on')
-    expect(await stack.logs(DB)).toContain(
+    expect(await up().logs(DB)).toContain(
       '10-ctera-monitoring-role: role ctera ready (read-only, pg_monitor)',
     )
     expect(users).toBe('ctera')
   })
 
   it('the passwords are mounted as files and appear in no docker inspect output, environment or log', async () => {
-    const app = await inspect(await stack.container(APP))
+    const app = await inspect(await up().container(APP))
 
     expect(app.Mounts.map((mount) => mount.Destination)).toContain('/run/secrets/db_password')
     expect(app.Mounts.map((mount) => mount.Destination)).not.toContain('/run/secrets/db_admin_password')
@@ -244,12 +271,12 @@ describe('docker-compose.yaml on a real engine', () => {
   })
 
   it('survives a database restart: 503 while it is down, 200 after, and the app container never restarts', async () => {
-    const appId = await stack.container(APP)
+    const appId = await up().container(APP)
     const before = await inspect(appId)
 
-    await stack.compose(['stop', DB])
+    await up().compose(['stop', DB])
     const whileDown = await untilHealth(503, 30_000)
-    await stack.compose(['start', DB])
+    await up().compose(['start', DB])
     const afterRestart = await untilHealth(200, 120_000)
     const after = await inspect(appId)
 
@@ -265,29 +292,32 @@ describe('docker-compose.yaml on a real engine', () => {
   it('keeps the data across `down` and `up` without -v: a table created before is still counted after', async () => {
     const before = Number(JSON.parse((await get('/number_of_tables')).body).number_of_tables)
     // ctera counts only tables it may read (information_schema), so it is granted SELECT on this one.
-    await stack.sql('CREATE TABLE kept_across_down (id int); GRANT SELECT ON kept_across_down TO ctera')
+    await up().sql('CREATE TABLE kept_across_down (id int); GRANT SELECT ON kept_across_down TO ctera')
     const created = Number(JSON.parse((await get('/number_of_tables')).body).number_of_tables)
 
-    await stack.compose(['down'])
-    const volumes = await docker(['volume', 'ls', '--quiet', '--filter', `name=${stack.project}_db-data`])
-    await stack.compose(['up', '--detach', '--no-build'])
-    await stack.waitHealthy()
+    const current = up()
+    ready = false
+    await current.compose(['down'])
+    const volumes = await docker(['volume', 'ls', '--quiet', '--filter', `name=${current.project}_db-data`])
+    await current.compose(['up', '--detach', '--no-build'])
+    await current.waitHealthy()
+    ready = true
     const afterUp = await get('/number_of_tables')
 
     expect(created).toBe(before + 1)
-    expect(volumes.trim()).toBe(`${stack.project}_db-data`)
+    expect(volumes.trim()).toBe(`${current.project}_db-data`)
     expect(afterUp.status).toBe(200)
     expect(Number(JSON.parse(afterUp.body).number_of_tables)).toBe(before + 1)
-    expect(await stack.sql("SELECT to_regclass('public.kept_across_down') IS NOT NULL")).toBe('t')
+    expect(await up().sql("SELECT to_regclass('public.kept_across_down') IS NOT NULL")).toBe('t')
     // The existing data directory was used as it was, not initialised again.
-    expect(await stack.logs(DB)).not.toContain('init process complete')
+    expect(await up().logs(DB)).not.toContain('init process complete')
   })
 
   it('`stop` sends SIGTERM and the app exits 0 within its grace period (no SIGKILL)', async () => {
-    const id = await stack.container(APP)
+    const id = await up().container(APP)
     const started = Date.now()
 
-    await stack.compose(['stop', APP])
+    await up().compose(['stop', APP])
     timings.appStopMs = Date.now() - started
     const app = await inspect(id)
     await until(() => eventsOf(APP, 'die').some((event) => event.id.startsWith(id)), 10_000)
