@@ -39,8 +39,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "$1 needs root (run as root, or install 
 apt_install() {
   need_root "installing $*"
   log "installing $* from Debian"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } \
+    >"$CACHE/apt.log" 2>&1 || die "installing $* failed: see $CACHE/apt.log"
 }
 
 docker_cli() {
