@@ -53,7 +53,7 @@ describe('GitHub workflows', () => {
     }
   })
 
-  it('CI installs from the lockfile and runs lint, typecheck, codegen freshness and tests, then PostgreSQL 13 to 18', () => {
+  it('CI installs from the lockfile and runs lint, typecheck, codegen freshness, the exit-code canary and tests on the lowest supported Node and the LTS, then PostgreSQL 13 to 18', () => {
     const ci = workflow('ci.yml')
     const steps = ci.jobs.checks.steps.map((step: { run?: string }) => step.run).filter(Boolean)
 
@@ -64,8 +64,12 @@ describe('GitHub workflows', () => {
       'npm run typecheck',
       'npm run lint',
       'npm run codegen:check',
+      expect.stringContaining('CTERA_CANARY=1 npm test'),
       'npm test',
     ])
+    const engines = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')).engines.node
+    expect(engines).toBe('^22.15.0 || >=24')
+    expect(ci.jobs.checks.strategy.matrix.node).toEqual(['22.15', '24'])
     expect(steps[0]).toMatch(/apt-get install .*prometheus nginx postgresql-client gnupg/)
     expect(ci.jobs.postgres.strategy.matrix.postgres).toEqual(['13', '14', '15', '16', '17', '18'])
     expect(ci.jobs.postgres.env.DATABASE_URL).toMatch(/^postgres:\/\//)
