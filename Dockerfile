@@ -6,10 +6,9 @@
 FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Optional dependencies stay in: src/db/embedded.ts imports embedded-postgres, so tsc needs its types
-# (this stage is thrown away, the runtime stage never gets it). --ignore-scripts: nothing from the
-# registry runs at build time.
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: nothing from the registry runs at build time; --omit=optional: no embedded PostgreSQL
+# (src/db/embedded-binaries.ts loads it by a computed name at run time, so tsc needs none of its files).
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build

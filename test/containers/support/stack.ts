@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { parse, stringify } from 'yaml'
-import { findFreePort } from '../../../src/db/embedded.js'
+import { findFreePort } from '../../../src/net/free-port.js'
 import { DOCKER, docker, findCompose, inspect, run, runOrThrow } from './engine.js'
 
 export const ROOT = resolve(import.meta.dirname, '../../..')
