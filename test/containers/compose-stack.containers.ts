@@ -243,19 +243,37 @@ describe('docker-compose.yaml on a real engine', () => {
     expect(write.stderr).toContain('Read-only file system')
   })
 
-  it('the init script made the least-privilege role ctera, and the app connects as it', async () => {
+  it('the init script made the least-privilege role ctera (it cannot create a table), and the app connects as it', async () => {
     const role = await up().sql(
       `SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls,
               pg_has_role('ctera', 'pg_monitor', 'MEMBER'),
               (SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting WHERE setrole = 'ctera'::regrole)
          FROM pg_roles WHERE rolname = 'ctera'`,
     )
+    // Over the database container's own socket (trusted there), as ctera, asking for a read-write transaction.
+    const write = await run(DOCKER, [
+      'exec',
+      await up().container(DB),
+      'psql',
+      '--no-psqlrc',
+      '-U',
+      'ctera',
+      '-d',
+      'ctera',
+      '-c',
+      'BEGIN READ WRITE; CREATE TABLE written_by_ctera (id int); COMMIT',
+    ])
     await get('/number_of_tables')
     const users = await up().sql(
       "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity WHERE application_name = 'ctera-app'",
     )
 
-    expect(role).toBe('f|f|f|f|f|t|default_transaction_read_only=on')
+    const [superuser, createdb, createrole, replication, bypassrls, monitor, settings] = role.split('|')
+    expect([superuser, createdb, createrole, replication, bypassrls]).toEqual(['f', 'f', 'f', 'f', 'f'])
+    expect(monitor).toBe('t')
+    expect(settings?.split(',')).toContain('default_transaction_read_only=on')
+    expect(write.status).not.toBe(0)
+    expect(write.stderr).toContain('permission denied for schema public')
     expect(await up().logs(DB)).toContain(
       '10-ctera-monitoring-role: role ctera ready (read-only, pg_monitor)',
     )
