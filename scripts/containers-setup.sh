@@ -52,6 +52,9 @@ engine_answers() { [ -n "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1; }
 ensure_engine() {
   DOCKER=$(docker_cli)
   if ! engine_answers; then
+    if [ -S /var/run/docker.sock ] && [ ! -w /var/run/docker.sock ]; then
+      die "cannot use /var/run/docker.sock: run as root or as a member of the docker group"
+    fi
     command -v dockerd >/dev/null || apt_install docker.io
     DOCKER=$(docker_cli)
     # A dockerd that is still starting (or a stale socket) must not get a second daemon beside it.
