@@ -37,6 +37,7 @@ mkdir -p "$CACHE"
 need_root() { [ "$(id -u)" = 0 ] || die "$1 needs root (run as root, or install it yourself)"; }
 
 apt_install() {
+  command -v apt-get >/dev/null || die "$* is missing and there is no apt-get here: install Docker (and Compose) yourself"
   need_root "installing $*"
   log "installing $* from Debian"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } \
