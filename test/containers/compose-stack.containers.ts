@@ -31,11 +31,11 @@ let recorder: ReturnType<typeof recordEvents> | undefined
 let passwords: string[] = []
 const timings: Record<string, number> = {}
 
-function eventsOf(service: string, status?: string) {
+function eventsOf(service: string, action?: string) {
   return (recorder?.events ?? []).filter(
     (event) =>
       event.Actor.Attributes['com.docker.compose.service'] === service &&
-      (status === undefined || event.status === status),
+      (action === undefined || event.Action === action),
   )
 }
 
@@ -291,10 +291,12 @@ describe('docker-compose.yaml on a real engine', () => {
   it('survives a database restart: 503 while it is down, 200 after, and the app container never restarts', async () => {
     const appId = await up().container(APP)
     const before = await inspect(appId)
+    const db = await up().container(DB)
 
-    await up().compose(['stop', DB])
+    // The engine's own stop and start: Compose v2's `stop postgres-db` would stop the app with it.
+    await docker(['stop', db])
     const whileDown = await untilHealth(503, 30_000)
-    await up().compose(['start', DB])
+    await docker(['start', db])
     const afterRestart = await untilHealth(200, 120_000)
     const after = await inspect(appId)
 
@@ -338,9 +340,9 @@ describe('docker-compose.yaml on a real engine', () => {
     await up().compose(['stop', APP])
     timings.appStopMs = Date.now() - started
     const app = await inspect(id)
-    await until(() => eventsOf(APP, 'die').some((event) => event.id.startsWith(id)), 10_000)
+    await until(() => eventsOf(APP, 'die').some((event) => event.Actor.ID.startsWith(id)), 10_000)
     const signals = eventsOf(APP, 'kill')
-      .filter((event) => event.id.startsWith(id))
+      .filter((event) => event.Actor.ID.startsWith(id))
       .map((event) => event.Actor.Attributes.signal)
 
     expect(app.State.Running).toBe(false)

@@ -96,11 +96,11 @@ export async function inspect(id: string): Promise<Container> {
   return container
 }
 
+// Action and Actor.ID, not the old status and id fields: newer engines (API 1.52) no longer send those.
 export interface EngineEvent {
-  status: string
-  id: string
+  Action: string
   timeNano: number
-  Actor: { Attributes: Record<string, string> }
+  Actor: { ID: string; Attributes: Record<string, string> }
 }
 
 /** Records the engine's container events for one compose project, from now until stop(). */
