@@ -173,7 +173,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
-      const refused = bodyLimitResponse(req, config.maxBodyBytes) ?? inFlight.admit(res)
+      const refused = bodyLimitResponse(req, config.maxBodyBytes) ?? inFlight.admit(req, res)
       if (refused) return send(req, res, refused)
       await yoga.requestListener(req, res)
       return

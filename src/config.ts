@@ -20,7 +20,7 @@ export type SslMode = (typeof SSL_MODES)[number]
 
 export interface DatabaseTls {
   mode: Exclude<SslMode, 'disable'>
-  /** PEM of the CA that signed the server's certificate (DB_SSLROOTCERT); required to verify. */
+  /** PEM of the CA that signed the server's certificate (DB_SSLROOTCERT); with `require` too, it is checked (as libpq does). */
   ca?: string
 }
 

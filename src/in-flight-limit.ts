@@ -1,9 +1,10 @@
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { drainOrClose } from './rest/body-limit.js'
 import type { RestResponse } from './rest/respond.js'
 
 export interface InFlightLimit {
   /** Counts the request in until its answer starts; undefined when admitted, else the 503 to send. */
-  admit(res: ServerResponse): RestResponse | undefined
+  admit(req: IncomingMessage, res: ServerResponse): RestResponse | undefined
   readonly count: number
 }
 
@@ -12,7 +13,8 @@ export interface InFlightLimit {
  * GRAPHQL_MAX_BODY_BYTES and a parsed document of up to the token limit while it waits on the
  * database, so their number, not only their size, decides how much memory clients can make the service
  * hold (1,000 slow 95 KB bodies held 95 MB before this limit). Past it, requests are refused at once,
- * before their body is read.
+ * before their body is parsed; the body is read and thrown away as it comes (as for a 413), so a proxy
+ * that sends it all before reading the answer gets the 503, not a reset.
  *
  * A request counts until its answer starts (its headers are written), so a live subscription counts
  * only until its stream opens; open streams have their own limit (GRAPHQL_MAX_SUBSCRIPTIONS).
@@ -23,8 +25,8 @@ export function createInFlightLimit(max: number): InFlightLimit {
     get count() {
       return inFlight
     },
-    admit(res) {
-      if (inFlight >= max) return busy
+    admit(req, res) {
+      if (inFlight >= max) return { ...busy, headers: { 'retry-after': '1', ...drainOrClose(req) } }
       inFlight++
       let released = false
       const release = () => {
@@ -50,6 +52,4 @@ const busy: RestResponse = {
   body: {
     errors: [{ message: 'The server is busy: try again shortly.', extensions: { code: 'SERVER_BUSY' } }],
   },
-  // The body was not read, so the connection cannot carry another request.
-  headers: { 'retry-after': '1', connection: 'close' },
 }

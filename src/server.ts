@@ -8,6 +8,25 @@ export type ServerOptions = Pick<
 >
 
 /**
+ * HTTPS: TLS 1.2 with forward-secret (ECDHE) AEAD suites only, and TLS 1.3 (all of whose suites are).
+ * Node's default list also offers plain-RSA and CBC suites such as AES128-SHA, without forward secrecy.
+ */
+export const HTTPS_POLICY = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+} as const
+
+/**
  * The HTTP (or, with TLS_CERT_FILE/TLS_KEY_FILE, HTTPS) server, bounded against slow and idle clients:
  * headers must arrive within headersTimeoutMs and the whole request within requestTimeoutMs, whatever the
  * client trickles; idle keep-alive connections close after keepAliveTimeoutMs.
@@ -23,7 +42,10 @@ export function createHttpServer(options: ServerOptions, handler: http.RequestLi
     maxHeaderSize: 16 * 1024,
   }
   const server = options.tls
-    ? https.createServer({ ...limits, cert: options.tls.cert, key: options.tls.key }, handler)
+    ? https.createServer(
+        { ...limits, ...HTTPS_POLICY, cert: options.tls.cert, key: options.tls.key },
+        handler,
+      )
     : http.createServer(limits, handler)
   server.keepAliveTimeout = options.keepAliveTimeoutMs
   // Node drops a CONNECT request without a word unless someone listens; this is not a proxy.

@@ -2,13 +2,16 @@ import type { Server } from 'node:http'
 import net from 'node:net'
 import type { Logger } from './logger.js'
 
+const DUPLICATE_SIGNAL_MS = 500
+
 /**
  * The shutdown order, built up as start-up proceeds: whatever has been started by the time a signal
  * arrives is stopped, newest first (server, then GraphQL, then the pool, then the embedded database).
  */
 export class Shutdown {
   private readonly steps: Array<{ name: string; run: () => Promise<void> }> = []
-  private started = false
+  private startedAt: number | undefined
+  private running: Promise<void> | undefined
 
   constructor(private readonly logger: Logger) {}
 
@@ -17,13 +20,24 @@ export class Shutdown {
     this.steps.unshift({ name, run })
   }
 
-  /** Runs every step once, logging failures without stopping; a second signal exits at once. */
-  async run(reason: string): Promise<void> {
-    if (this.started) {
+  /**
+   * Runs every step once, logging failures without stopping. A second signal exits at once, unless it
+   * comes within DUPLICATE_SIGNAL_MS of the first: one Ctrl-C reaches us twice under `npm start` or
+   * `npm run dev` (from the terminal to the whole process group, and again forwarded by npm or tsx).
+   */
+  run(reason: string): Promise<void> {
+    if (this.running && this.startedAt !== undefined) {
+      // The copy of a signal we are already handling: wait for the same shutdown, do not start another.
+      if (performance.now() - this.startedAt < DUPLICATE_SIGNAL_MS) return this.running
       this.logger.warn({ reason }, 'second signal: exiting now')
       process.exit(1)
     }
-    this.started = true
+    this.startedAt = performance.now()
+    this.running = this.runSteps(reason)
+    return this.running
+  }
+
+  private async runSteps(reason: string): Promise<void> {
     this.logger.info({ reason }, 'shutting down')
     for (const step of this.steps) {
       try {

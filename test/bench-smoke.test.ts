@@ -40,7 +40,7 @@ describe('npm run bench -- --smoke', () => {
       expect(report).toContain(`| ${scenario} | 64 |`)
     }
     expect(report).toContain('Errors or non-2xx answers: 0.')
-    expect(report).toMatch(/Cold start .* median \d+ ms/)
+    expect(report).toMatch(/Cold start .* median [\d,]+ ms/)
     expect(report).toMatch(/Resident memory of the service after all the load above: [\d.]+ MB/)
   }, 300_000)
 })

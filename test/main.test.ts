@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { MAIN, readableByNobody, spawnService } from './support/process.js'
 
 const postgres = inject('postgres')
@@ -32,7 +33,8 @@ function externalEnv(extra: Record<string, string> = {}): Record<string, string>
   }
 }
 
-describe('start-up errors: one line naming the variable, exit code 1, fast', () => {
+// How fast these are reported is measured by the benchmark (a speed, not a feature with a deadline).
+describe('start-up errors: one line naming the variable and its fix, exit code 1', () => {
   it.each([
     [
       { PORT: 'abc' },
@@ -47,13 +49,10 @@ describe('start-up errors: one line naming the variable, exit code 1, fast', () 
       'DATABASE_URL: not a valid postgres:// or postgresql:// URL',
     ],
   ])('%j', async (bad, expected) => {
-    const started = performance.now()
-
     const service = spawnService(externalEnv(bad))
     const code = await service.exited
 
     expect(code).toBe(1)
-    expect(performance.now() - started).toBeLessThan(2000)
     expect(service.stderr).toHaveLength(1)
     expect(service.stderr[0]).toContain(expected)
     expect(service.stdout).toEqual([])
@@ -82,7 +81,9 @@ describe('start-up errors: one line naming the variable, exit code 1, fast', () 
     const service = spawnService(externalEnv({ PORT: String(port) }))
 
     expect(await service.exited).toBe(1)
-    expect(service.stderr).toEqual([`ctera-app: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`])
+    expect(service.stderr).toEqual([
+      `ctera-app: cannot listen on 127.0.0.1:${port}: the port is in use (another ctera-app?); stop that process or set PORT to a free port`,
+    ])
     taken.close()
   })
 })
@@ -178,4 +179,65 @@ describe('with no database configured', () => {
     expect(await second.exited).toBe(0)
     expect([...first.stdout, ...second.stdout].join('\n')).not.toContain(credentials.password)
   })
+})
+
+describe('a second instance in the same checkout', () => {
+  it('says that the first holds the embedded database, and how to run a second one', async () => {
+    const env = { HOST: '127.0.0.1', EMBEDDED_DB_DIR: join(dir, 'shared-data') }
+    const first = spawnService({ ...env, PORT: '0' })
+    await first.waitForLog('listening')
+
+    const second = spawnService({ ...env, PORT: '0' })
+    const code = await second.exited
+    first.child.kill('SIGTERM')
+
+    expect(code).toBe(1)
+    expect(second.stderr).toHaveLength(1)
+    expect(second.stderr[0]).toMatch(
+      /^ctera-app: another instance \(PostgreSQL pid \d+\) is using the embedded database in .*shared-data: stop it, or run a second instance with its own EMBEDDED_DB_DIR and PORT, or point DATABASE_URL at a server$/,
+    )
+    expect(await first.exited).toBe(0)
+  })
+})
+
+describe('Ctrl-C in a terminal', () => {
+  it.each([
+    ['npm', 'start'],
+    ['npm', 'run', 'dev'],
+  ])(
+    '%s %s %s stops gracefully once: no "second signal", no warning about connections we closed',
+    async (...command) => {
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        EMBEDDED_DB_DIR: join(dir, 'ctrl-c'),
+      }
+      // A terminal sends SIGINT to its whole foreground process group: npm, node and (unless it has a group
+      // of its own) the embedded PostgreSQL; npm also forwards it to node.
+      const npm = spawn(command[0] as string, [...command.slice(1), '--silent'], {
+        cwd: resolve(MAIN, '../..'),
+        env: { ...env, EMBEDDED_DB_DIR: join(dir, `ctrl-c-${command.length}`) },
+        detached: true,
+      })
+      const lines: string[] = []
+      npm.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n')))
+      npm.stderr.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n')))
+      // 'close': npm may exit before the service does; the pipes close once every process has ended.
+      const exited = new Promise<number | string | null>((resolveExit) =>
+        npm.on('close', (code, signal) => resolveExit(code ?? signal)),
+      )
+      await vi.waitUntil(() => lines.some((line) => line.includes('"msg":"listening"')), { timeout: 60_000 })
+
+      process.kill(-(npm.pid as number), 'SIGINT')
+      const code = await exited
+
+      const output = lines.join('\n')
+      // npm ends itself with the SIGINT it got once its script has exited; the service logged its clean stop.
+      expect([0, 'SIGINT'], output).toContain(code)
+      expect(output).toContain('"msg":"stopped"')
+      expect(output).not.toContain('second signal')
+      expect(output).not.toContain('idle database connection lost')
+    },
+  )
 })

@@ -73,14 +73,15 @@ export function createDatabase(
     maxLifetimeSeconds: options.healthIntervalMs / 1000,
     connectionTimeoutMillis: Math.min(options.connectTimeoutMs, options.healthTimeoutMs),
   })
+  let closing: Promise<void> | undefined
   for (const each of [pool, healthPool]) {
     // An idle client whose server goes away emits 'error' on its pool; unhandled, that kills the process.
-    each.on('error', (error) =>
-      logger.warn({ reason: classifyFailure(error) }, 'idle database connection lost'),
-    )
+    // Once we close the pools ourselves, a connection ending is expected, not news.
+    each.on('error', (error) => {
+      if (!closing) logger.warn({ reason: classifyFailure(error) }, 'idle database connection lost')
+    })
   }
 
-  let closing: Promise<void> | undefined
   return {
     checkHealth: createHealthCheck(healthPool, {
       timeoutMs: options.healthTimeoutMs,
@@ -106,15 +107,19 @@ function statsOf(pool: pg.Pool): PoolStats {
   }
 }
 
-/** libpq's sslmode in node-postgres terms: require encrypts; verify-ca also checks the CA; verify-full also the host name. */
+/**
+ * libpq's sslmode in node-postgres terms: require encrypts; verify-ca also checks the CA; verify-full also
+ * the host name. As in libpq, require with a root certificate (DB_SSLROOTCERT) checks the CA as verify-ca does.
+ */
 function sslOptions(tls: DatabaseTls | undefined): pg.PoolConfig['ssl'] {
+  const verifyCa = { ca: tls?.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
   switch (tls?.mode) {
     case undefined:
       return undefined
     case 'require':
-      return { rejectUnauthorized: false }
+      return tls.ca ? verifyCa : { rejectUnauthorized: false }
     case 'verify-ca':
-      return { ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
+      return verifyCa
     case 'verify-full':
       return { ca: tls.ca, rejectUnauthorized: true }
   }

@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
+import {
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1'
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
@@ -8,6 +11,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { describe, expect, it } from 'vitest'
 import { parse, parseAllDocuments } from 'yaml'
+import { DASHBOARD_KEY, DASHBOARD_LABEL, monitoringManifests } from '../../scripts/monitoring-manifests.js'
 import { loadConfig } from '../../src/config.js'
 import { openApiDocument } from '../../src/rest/openapi.js'
 import { ROOT } from '../support/dockerfile.js'
@@ -31,6 +35,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 }
 
 function validate(manifest: Manifest): void {
@@ -154,7 +159,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       ['Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service'].sort(),
     )
     expect(production.map((manifest) => manifest.kind)).toEqual(
-      expect.arrayContaining(['Secret', 'ServiceMonitor']),
+      expect.arrayContaining(['Secret', 'ServiceMonitor', 'PrometheusRule', 'ConfigMap']),
     )
     for (const manifest of [...base, ...production])
       expect(() => validate(manifest), `${manifest.kind}`).not.toThrow()
@@ -276,6 +281,51 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
 
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })])
+  })
+
+  it('ships the alerting rules as a PrometheusRule holding exactly the groups of deploy/monitoring/alerts.yaml', () => {
+    const rule = production.find((manifest) => manifest.kind === 'PrometheusRule') as unknown as {
+      metadata: { namespace: string }
+      spec: { groups: unknown[] }
+    }
+    const source = parse(readFileSync(resolve(ROOT, 'deploy/monitoring/alerts.yaml'), 'utf8')) as {
+      groups: unknown[]
+    }
+
+    expect(rule.spec.groups).toEqual(source.groups)
+    expect(rule.metadata.namespace).toBe('ctera')
+  })
+
+  it('the PrometheusRule validation can fail: a "for" that is not a duration is rejected', () => {
+    const rule = production.find((manifest) => manifest.kind === 'PrometheusRule') as unknown as Manifest & {
+      spec: { groups: Array<{ rules: Array<{ for?: string }> }> }
+    }
+    const broken = structuredClone(rule)
+    const first = broken.spec.groups[0]?.rules[0]
+    if (!first) throw new Error('the PrometheusRule has no rule')
+    first.for = 'one minute'
+
+    expect(() => validate(broken)).toThrow(/for must match pattern/)
+  })
+
+  it('ships the Grafana dashboard as a ConfigMap with the sidecar label, the JSON unchanged, small enough to apply', () => {
+    const configMap = production.find(
+      (manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name === 'ctera-app-dashboard',
+    ) as unknown as { metadata: { labels: Record<string, string> }; data: Record<string, string> }
+    const json = configMap.data[DASHBOARD_KEY] ?? ''
+
+    expect(configMap.metadata.labels).toMatchObject(DASHBOARD_LABEL)
+    expect(json).toBe(readFileSync(resolve(ROOT, 'deploy/monitoring/grafana-dashboard.json'), 'utf8'))
+    // kubectl apply keeps a copy in an annotation, which may hold 256 KiB at most.
+    expect(Buffer.byteLength(json)).toBeLessThan(200 * 1024)
+  })
+
+  it('the generated PrometheusRule and ConfigMap are up to date (else: npm run monitoring:manifests)', () => {
+    for (const [path, content] of Object.entries(monitoringManifests()))
+      expect(
+        readFileSync(resolve(ROOT, path), 'utf8'),
+        `${path} is stale: run npm run monitoring:manifests`,
+      ).toBe(content)
   })
 
   it('ships a PgBouncer manifest that validates too', () => {

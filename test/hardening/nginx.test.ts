@@ -1,98 +1,41 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:https'
-import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { findFreePort } from '../../src/db/embedded.js'
 import { type Certificates, makeCertificates } from '../support/certificates.js'
-import { ROOT } from '../support/dockerfile.js'
+import { type RunningNginx, startNginx } from '../support/nginx.js'
+import { opensslHandshake } from '../support/openssl-handshake.js'
 import { type RunningService, startService } from '../support/service.js'
 
-// Debian's nginx (.ci/run installs it) runs the shipped deploy/nginx/ctera-app.conf, with only the
-// upstream address, the listen ports and the certificate paths changed for this machine.
-const NGINX = '/usr/sbin/nginx'
 const postgres = inject('postgres')
 let service: RunningService
 let certificates: Certificates
-let nginx: ChildProcess
-let httpsPort: number
-let httpPort: number
-
-function configFor(appPort: number, dir: string): string {
-  const shipped = readFileSync(resolve(ROOT, 'deploy/nginx/ctera-app.conf'), 'utf8')
-  const site = shipped
-    .replace('server ctera-app:5001;', `server 127.0.0.1:${appPort};`)
-    .replace('listen 443 ssl', `listen 127.0.0.1:${httpsPort} ssl`)
-    .replace('listen 80;', `listen 127.0.0.1:${httpPort};`)
-    .replace('/etc/nginx/tls/server.crt', certificates.certFile)
-    .replace('/etc/nginx/tls/server.key', certificates.keyFile)
-  writeFileSync(join(dir, 'ctera-app.conf'), site)
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub))
-  return `
-    daemon off;
-    worker_processes 1;
-    pid ${dir}/nginx.pid;
-    error_log ${dir}/error.log warn;
-    ${process.getuid?.() === 0 ? 'user root;' : ''}
-    events { worker_connections 128; }
-    http {
-      access_log off;
-      client_body_temp_path ${dir}/body;
-      proxy_temp_path ${dir}/proxy;
-      fastcgi_temp_path ${dir}/fastcgi;
-      uwsgi_temp_path ${dir}/uwsgi;
-      scgi_temp_path ${dir}/scgi;
-      include ${dir}/ctera-app.conf;
-    }`
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const open = await new Promise<boolean>((done) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy()
-        done(true)
-      })
-      socket.on('error', () => done(false))
-    })
-    if (open) return
-    await new Promise((wait) => setTimeout(wait, 50))
-  }
-  throw new Error(`nginx did not listen on ${port}`)
-}
+let nginx: RunningNginx
 
 beforeAll(async () => {
   certificates = makeCertificates()
   service = await startService(postgres.app)
-  httpsPort = await findFreePort()
-  httpPort = await findFreePort()
-  const dir = mkdtempSync(join(tmpdir(), 'ctera-nginx-'))
-  writeFileSync(join(dir, 'nginx.conf'), configFor(Number(new URL(service.url).port), dir))
-  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' })
-  await waitForPort(httpsPort)
+  nginx = await startNginx(Number(new URL(service.url).port), certificates)
 }, 60_000)
 afterAll(async () => {
-  nginx?.kill('SIGQUIT')
+  nginx?.stop()
   await service?.close()
 })
 
 interface Answer {
-  status?: number
+  /** The HTTP status, or the error code when no answer came (ECONNRESET...). */
+  status?: number | string
   headers: Record<string, string | string[] | undefined>
   body: string
 }
 
 function viaNginx(
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string; port?: number } = {},
 ): Promise<Answer> {
   return new Promise((done, fail) => {
     const req = request(
       {
         host: 'localhost',
-        port: httpsPort,
+        port: options.port ?? nginx.httpsPort,
         path,
         method: options.method ?? 'GET',
         headers: options.headers,
@@ -107,6 +50,29 @@ function viaNginx(
     req.on('error', fail)
     req.end(options.body)
   })
+}
+
+/** POSTs bodies of each size `times` times over HTTP/1.1, one after another; tallies what came back. */
+async function postBodiesOfSizes(port: number, sizes: number[], times: number) {
+  const statuses: Record<string, number> = {}
+  const bodies = new Set<string>()
+  const contentTypes = new Set<string>()
+  for (const size of sizes) {
+    const prefix = '{"query":"{ health { status } }","padding":"'
+    const body = `${prefix}${'x'.repeat(size - prefix.length - 2)}"}`
+    for (let attempt = 0; attempt < times; attempt++) {
+      const answer = await viaNginx('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        port,
+      }).catch((error: NodeJS.ErrnoException): Answer => ({ status: error.code, body: '', headers: {} }))
+      statuses[String(answer.status)] = (statuses[String(answer.status)] ?? 0) + 1
+      bodies.add(answer.body)
+      contentTypes.add(String(answer.headers['content-type']).split(';')[0] ?? '')
+    }
+  }
+  return { statuses, bodies: [...bodies], contentTypes: [...contentTypes] }
 }
 
 describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => {
@@ -139,7 +105,7 @@ describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => 
       const req = request(
         {
           host: 'localhost',
-          port: httpsPort,
+          port: nginx.httpsPort,
           path: '/graphql',
           method: 'POST',
           ca: certificates.ca,
@@ -172,10 +138,57 @@ describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => 
     expect(answer.status).toBe(413)
   })
 
+  it("answers 413 to GraphQL bodies over the app's limit (150 KB, 500 KB; 30 each), as the app would", async () => {
+    const results = await postBodiesOfSizes(nginx.httpsPort, [150 * 1024, 500 * 1024], 30)
+
+    expect(results.statuses, nginx.errorLog()).toEqual({ 413: 60 })
+    expect(results.bodies).toEqual([
+      JSON.stringify({ error: 'Request body larger than 100000 bytes', code: 'PAYLOAD_TOO_LARGE' }),
+    ])
+    expect(results.contentTypes).toEqual(['application/json'])
+  })
+
+  it("passes on the app's own 413, never a 502, behind a proxy that lets 1 MB bodies through", async () => {
+    // The same file without the /graphql body limit: the app must answer these bodies itself, and
+    // nginx (which sends the whole body before reading the answer) must get that answer.
+    let removed = false
+    const lenient = await startNginx(Number(new URL(service.url).port), certificates, (site) =>
+      site.replace(/^\s*client_max_body_size 100000;.*$/m, () => {
+        removed = true
+        return ''
+      }),
+    )
+    try {
+      const results = await postBodiesOfSizes(lenient.httpsPort, [150 * 1024, 500 * 1024], 30)
+
+      expect(removed).toBe(true)
+      expect(results.statuses, lenient.errorLog()).toEqual({ 413: 60 })
+      expect(results.bodies).toEqual([
+        JSON.stringify({ error: 'Request body larger than 100000 bytes', code: 'PAYLOAD_TOO_LARGE' }),
+      ])
+    } finally {
+      lenient.stop()
+    }
+  })
+
+  it('offers the same TLS as the app: ECDHE with AEAD on TLS 1.2, and TLS 1.3; AES128-SHA refused', async () => {
+    const tls12 = ['-tls1_2', '-cipher']
+    const aes128Sha = await opensslHandshake(nginx.httpsPort, [...tls12, 'AES128-SHA'])
+    const ecdheCbc = await opensslHandshake(nginx.httpsPort, [...tls12, 'ECDHE-RSA-AES128-SHA'])
+    const ecdheGcm = await opensslHandshake(nginx.httpsPort, [...tls12, 'ECDHE-RSA-AES128-GCM-SHA256'])
+    const tls13 = await opensslHandshake(nginx.httpsPort, ['-tls1_3'])
+
+    expect(aes128Sha.cipher).toBe('(NONE)')
+    expect(ecdheCbc.cipher).toBe('(NONE)')
+    expect(ecdheGcm.cipher, ecdheGcm.output).toBe('ECDHE-RSA-AES128-GCM-SHA256')
+    expect(tls13.cipher).toMatch(/^TLS_/)
+  })
+
   it('redirects plain HTTP to HTTPS', async () => {
-    const response = await fetch(`http://127.0.0.1:${httpPort}/health`, { redirect: 'manual' })
+    const response = await fetch(`http://127.0.0.1:${nginx.httpPort}/health`, { redirect: 'manual' })
 
     expect(response.status).toBe(308)
     expect(response.headers.get('location')).toMatch(/^https:\/\/127\.0\.0\.1(:\d+)?\/health$/)
+    expect(response.headers.get('server')).toBe('nginx') // no version (server_tokens off)
   })
 })

@@ -6,7 +6,7 @@ import pg from 'pg'
 import { parse as parseConnectionString } from 'pg-connection-string'
 import type { ConnectionSettings } from '../../src/config.js'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger, type Logger } from '../../src/logger.js'
 
 /** A real PostgreSQL for tests: a superuser for set-up, and the seed's `ctera` login role for the app. */
 export interface TestPostgres {
@@ -17,14 +17,13 @@ export interface TestPostgres {
   destroy(): Promise<void>
 }
 
-export async function startTestPostgres(settings?: Record<string, string>): Promise<TestPostgres> {
+/** `logger` receives the server's own log at debug level (silent by default). */
+export async function startTestPostgres(
+  settings?: Record<string, string>,
+  logger: Logger = createLogger('silent'),
+): Promise<TestPostgres> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ctera-test-pg-'))
-  const server = await startEmbeddedPostgres({
-    dataDir,
-    user: 'postgres',
-    logger: createLogger('silent'),
-    settings,
-  })
+  const server = await startEmbeddedPostgres({ dataDir, user: 'postgres', logger, settings })
   const password = `pw-${randomBytes(12).toString('hex')}`
   await withClient(server.settings, async (client) => {
     // Password authentication with a plain login role, as the seed's compose file set up.

@@ -1,0 +1,140 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dashboardQueries } from '../support/dashboard.js'
+import { ROOT } from '../support/dockerfile.js'
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
+import { type PrometheusAlert, type RunningPrometheus, startPrometheus } from '../support/prometheus.js'
+import { type RunningService, startService } from '../support/service.js'
+
+// The real chain: a Prometheus server scrapes the service (on its own PostgreSQL, which this file stops)
+// with deploy/monitoring/alerts.yaml loaded. The rules' timings are promtool's job (monitoring.test.ts);
+// here the two alerts this file triggers wait 5 s instead of minutes, so the wiring shows in seconds.
+let postgres: TestPostgres
+let service: RunningService
+let serviceClosed = false
+let prometheus: RunningPrometheus
+let instance: string
+const rulesDir = mkdtempSync(join(tmpdir(), 'ctera-test-rules-'))
+
+beforeAll(async () => {
+  const rules = readFileSync(resolve(ROOT, 'deploy/monitoring/alerts.yaml'), 'utf8')
+  const quick = rules.replace('for: 1m', 'for: 5s').replace('for: 2m', 'for: 5s')
+  if (quick.match(/for: 5s/g)?.length !== 2) throw new Error('alerts.yaml no longer has the two timings')
+  writeFileSync(join(rulesDir, 'alerts.yaml'), quick)
+  postgres = await startTestPostgres()
+  service = await startService(postgres.app, { healthIntervalMs: 500 })
+  instance = new URL(service.url).host
+  prometheus = await startPrometheus({
+    job: 'ctera-app',
+    targets: [instance],
+    ruleFiles: [join(rulesDir, 'alerts.yaml')],
+  })
+})
+afterAll(async () => {
+  await prometheus?.stop()
+  if (!serviceClosed) await service?.close()
+  await postgres?.destroy()
+  rmSync(rulesDir, { recursive: true, force: true })
+})
+
+/** Polls until `done` says yes, for at most `timeoutMs` (generous: the machine is shared). */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let value = await read()
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500))
+    value = await read()
+  }
+  return value
+}
+
+/** Each waiting test may poll for a minute (until's bound) and still report what it saw. */
+const WAITING_TEST_TIMEOUT_MS = 90_000
+
+const ours = (alerts: PrometheusAlert[]) =>
+  alerts.filter((alert) => alert.labels.alertname?.startsWith('CteraApp'))
+
+describe('the alerts and the dashboard on a real Prometheus scraping the service', () => {
+  it(
+    'every dashboard query returns data',
+    async () => {
+      // Scrapes come every second: a 10 s rate window holds enough of them.
+      const queries = Object.values(dashboardQueries({ __rate_interval: '10s' }))
+
+      const empty = await until(
+        async () => {
+          // Traffic of each kind the HTTP and GraphQL panels show, errors included.
+          await fetch(`${service.url}/health`)
+          await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ numberOfTables }')}`)
+          await fetch(`${service.url}/graphql?query=${encodeURIComponent('{ nope }')}`)
+          const results = await Promise.all(queries.map((query) => prometheus.query(query.expr)))
+          return queries.filter((_, index) => results[index]?.length === 0).map((query) => query.where)
+        },
+        (stillEmpty) => stillEmpty.length === 0,
+      )
+
+      expect(empty).toEqual([])
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
+
+  it('no ctera-app alert is pending or firing while the database is up', async () => {
+    const [up] = await prometheus.query('db_up{job="ctera-app"}')
+
+    expect(up?.value[1]).toBe('1')
+    expect(ours(await prometheus.alerts())).toEqual([])
+  })
+
+  it(
+    'stopping the database fires CteraAppDatabaseDown for the service, with its text',
+    async () => {
+      await postgres.server.stop()
+
+      const alerts = await until(
+        () => prometheus.alerts(),
+        (list) => ours(list).some((alert) => alert.state === 'firing'),
+      )
+
+      expect(ours(alerts)).toEqual([
+        expect.objectContaining({
+          state: 'firing',
+          labels: { alertname: 'CteraAppDatabaseDown', job: 'ctera-app', instance, severity: 'critical' },
+          annotations: expect.objectContaining({
+            description: expect.stringMatching(
+              new RegExp(`^${instance} has failed every database health check`),
+            ),
+          }),
+        }),
+      ])
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'stopping the service replaces it with CteraAppTargetDown: no db_up, no database alert',
+    async () => {
+      await service.close()
+      serviceClosed = true
+
+      const alerts = await until(
+        () => prometheus.alerts(),
+        (list) => {
+          const [only, ...others] = ours(list)
+          return (
+            others.length === 0 && only?.labels.alertname === 'CteraAppTargetDown' && only.state === 'firing'
+          )
+        },
+      )
+
+      expect(ours(alerts)).toEqual([
+        expect.objectContaining({
+          state: 'firing',
+          labels: { alertname: 'CteraAppTargetDown', job: 'ctera-app', instance, severity: 'warning' },
+        }),
+      ])
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
+})
