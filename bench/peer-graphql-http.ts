@@ -28,7 +28,7 @@ const db = createDatabase(
 const monitor = new HealthMonitor(() => db.checkHealth(), { intervalMs: 5000, staleAfterMs: 15_000 }, logger)
 const handler = createHandler({
   schema,
-  context: () => ({ db, monitor, containerName: 'peer' }) satisfies Context,
+  context: () => ({ db, monitor, containerName: 'peer', showDetails: false }) satisfies Context,
 })
 
 const server = createServer((req, res) => {

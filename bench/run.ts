@@ -34,7 +34,8 @@ const TABLE_COUNTS = smoke ? [0, 100] : [0, 1000, 10_000]
 const CONCURRENCY = [1, 64]
 const START_RUNS = smoke ? 3 : 5
 const PROBE_CONCURRENCY = smoke ? [1, 64] : [1, 8, 64]
-const LAYER_OPERATIONS = smoke ? 100 : 20_000
+const LAYER_OPERATIONS = smoke ? 100 : 10_000
+const LAYER_ROUNDS = 5
 /** GraphQL health at c=64 before issue 14 (BENCHMARKS.md of 2026-11-28): p99 must be no worse. */
 const GRAPHQL_P99_BEFORE_MS = 38
 const GRAPHQL_BODY = JSON.stringify({ query: '{ health { status } }' })
@@ -406,7 +407,7 @@ async function main(): Promise<void> {
 
     log('GraphQL layers, in process')
     const layers = await measureGraphqlLayers(db, {
-      rounds: ROUNDS,
+      rounds: LAYER_ROUNDS,
       operations: LAYER_OPERATIONS,
       concurrency: 32,
     })
@@ -521,23 +522,27 @@ async function main(): Promise<void> {
         withoutSemiSpace: find(WITHOUT_SEMI_SPACE, 64)?.service.requestsPerSecond.median ?? 0,
         floor: graphql64?.floor.requestsPerSecond.median ?? 0,
         peer: find(PEER, 64)?.service.requestsPerSecond.median ?? 0,
-        bodyLimitGain: layerGain('− request body limit stream'),
+        bodyLimitGain: 1 / Math.max(layerGain('+ yoga’s request body limit'), 1e-9),
+        beforeGain: 1 / Math.max(layerGain('as before issues 12 and 14'), 1e-9),
         jitGain: layerGain('+ graphql-jit'),
         persistedGain: layerGain('+ persisted operations, id sent'),
         bareYogaGain: layerGain('bare yoga'),
+        graphqlJsGain: layerGain('graphql-js execute() alone'),
       }),
       '',
       `### Each layer, in process (\`bench/graphql-layers.ts\`)`,
       '',
       `\`{ health { status } }\` through \`yoga.fetch\` (no socket), 32 operations in flight, ${fmt(LAYER_OPERATIONS)} per round, against`,
       'the same PostgreSQL; each row changes one thing from the baseline (the options of `src/app.ts`, rebuilt',
-      'part by part), and the variants take turns within each round.',
+      `part by part). ${LAYER_ROUNDS} rounds; the variants take turns within each round, each round starting one`,
+      'variant later, after a full garbage collection each. Operations per second of CPU time (user + system)',
+      'of the benchmark process, so that load from elsewhere on the machine counts less.',
       '',
-      '| yoga built as | operations/s | × baseline |',
+      '| yoga built as | operations per CPU-second | × baseline |',
       '| --- | --- | --- |',
       ...layers.map((row) => `| ${row.name} | ${withSpread(row.opsPerSecond)} | ${fmt(row.ratio, 2)} |`),
       '',
-      `Baseline: ${fmt(layerBaseline)} operations/s, about ${fmt(1e6 / Math.max(layerBaseline, 1))} µs of CPU each in process.`,
+      `Baseline: ${fmt(layerBaseline)} operations per CPU-second, about ${fmt(1e6 / Math.max(layerBaseline, 1))} µs of CPU each in process.`,
       '',
       '## Other figures',
       '',
