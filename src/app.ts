@@ -21,7 +21,14 @@ import { healthJson, wantsHealthJson } from './rest/health-json.js'
 import { getNumberOfTables } from './rest/number-of-tables.js'
 import { openApiDocument } from './rest/openapi.js'
 import { getLiveness, getReadiness } from './rest/probes.js'
-import { internalError, methodNotAllowed, notFound, type RestResponse, send } from './rest/respond.js'
+import {
+  internalError,
+  methodNotAllowed,
+  notFound,
+  options,
+  type RestResponse,
+  send,
+} from './rest/respond.js'
 import type { Context } from './schema/builder.js'
 import { schema } from './schema/index.js'
 
@@ -44,7 +51,8 @@ query Overview {
 }
 `
 
-const REST_METHODS = 'GET, HEAD'
+// The seed's Allow header, word for word (Flask lists OPTIONS, HEAD, GET).
+const REST_METHODS = 'OPTIONS, HEAD, GET'
 export type AppConfig = Pick<
   Config,
   | 'containerName'
@@ -181,11 +189,12 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       return
     }
     if (graphiql && path.startsWith(GRAPHIQL_ASSETS_PATH)) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed('GET, HEAD'))
       return graphiql.asset(req, res, path)
     }
     const restRoute = routes[path]
     if (!restRoute) return send(req, res, notFound)
+    if (req.method === 'OPTIONS') return send(req, res, options(REST_METHODS))
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
     const response = await restRoute(req)
     if (response.error) logUnexpected(response.error, { path }, 'unexpected error answering a REST request')
