@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
+import { dampingOptions, poolPercent } from './health/damping-options.js'
 import { HealthMonitor } from './health/monitor.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
@@ -45,6 +46,12 @@ export type AppConfig = Pick<
   | 'healthWarnLatencyMs'
   | 'healthWarnPoolPercent'
   | 'healthDetails'
+  | 'healthFailuresBeforeUnready'
+  | 'healthSuccessesBeforeReady'
+  | 'healthChecksBeforeWarn'
+  | 'healthHistorySize'
+  | 'healthRequirePrimary'
+  | 'healthMaxReplayLagMs'
   | 'production'
   | 'introspection'
   | 'graphiql'
@@ -75,6 +82,8 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     {
       intervalMs: config.healthIntervalMs,
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
+      damping: dampingOptions(config),
+      poolPercent: () => poolPercent(db.poolStats().queries),
     },
     logger,
   )
@@ -106,10 +115,9 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
   })
 
   const detailedHealth = async (): Promise<RestResponse> =>
-    healthJson(await monitor.check(), db.poolStats().queries, {
+    healthJson(await monitor.check(), db.poolStats().queries, monitor.state, {
       containerName: config.containerName,
-      warnLatencyMs: config.healthWarnLatencyMs,
-      warnPoolPercent: config.healthWarnPoolPercent,
+      policy: { requirePrimary: config.healthRequirePrimary, maxReplayLagMs: config.healthMaxReplayLagMs },
       details: config.healthDetails,
       version,
     })

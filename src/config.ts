@@ -75,6 +75,18 @@ export interface Config {
   healthWarnPoolPercent: number
   /** health+json shows the failure reason and versions only when this is on. */
   healthDetails: boolean
+  /** The monitor turns unhealthy (not ready) after this many consecutive failed checks. */
+  healthFailuresBeforeUnready: number
+  /** ...and healthy (ready) again after this many consecutive successful ones. */
+  healthSuccessesBeforeReady: number
+  /** health+json says `warn` after this many consecutive slow (or saturated) checks, and clears after as many normal ones. */
+  healthChecksBeforeWarn: number
+  /** Checks and transitions the monitor remembers, each. */
+  healthHistorySize: number
+  /** Readiness policy: a standby is not ready. */
+  healthRequirePrimary: boolean
+  /** Readiness policy: a standby whose replay lags more than this is not ready; 0 = no limit. */
+  healthMaxReplayLagMs: number
   /** On SIGTERM, readiness turns 503 at once; the server keeps serving this long before it stops accepting. */
   shutdownDrainMs: number
   shutdownTimeoutMs: number
@@ -118,6 +130,12 @@ export function loadConfig(env: Env = process.env): Config {
     healthWarnLatencyMs: readInteger(env, 'HEALTH_WARN_LATENCY_MS', 500, 1, 600_000),
     healthWarnPoolPercent: readInteger(env, 'HEALTH_WARN_POOL_PERCENT', 80, 1, 100),
     healthDetails: readBoolean(env, 'HEALTH_DETAILS', false),
+    healthFailuresBeforeUnready: readInteger(env, 'HEALTH_FAILURES_BEFORE_UNREADY', 3, 1, 100),
+    healthSuccessesBeforeReady: readInteger(env, 'HEALTH_SUCCESSES_BEFORE_READY', 2, 1, 100),
+    healthChecksBeforeWarn: readInteger(env, 'HEALTH_CHECKS_BEFORE_WARN', 3, 1, 100),
+    healthHistorySize: readInteger(env, 'HEALTH_HISTORY_SIZE', 120, 1, 10_000),
+    healthRequirePrimary: readBoolean(env, 'HEALTH_REQUIRE_PRIMARY', false),
+    healthMaxReplayLagMs: readInteger(env, 'HEALTH_MAX_REPLAY_LAG_MS', 0, 0, 86_400_000),
     shutdownDrainMs: readInteger(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

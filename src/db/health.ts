@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
+import type { DatabaseRole } from './role.js'
 import { singleFlight } from './single-flight.js'
 
 export interface HealthCheck {
@@ -8,6 +9,10 @@ export interface HealthCheck {
   checkedAt: Date
   /** null when healthy; otherwise one of the fixed reasons, never driver text. */
   reason: FailureReason | null
+  /** primary or standby (pg_is_in_recovery()); null when the check failed or the server cannot say. */
+  role: DatabaseRole | null
+  /** On a standby, how far replay is behind, in seconds (see RoleReport); null otherwise. */
+  replayLagSeconds: number | null
 }
 
 export interface HealthCheckOptions {
@@ -35,7 +40,7 @@ export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): (
       reason = classifyFailure(error)
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100
-    last = { healthy: reason === null, latencyMs, checkedAt, reason }
+    last = { healthy: reason === null, latencyMs, checkedAt, reason, role: null, replayLagSeconds: null }
     return last
   }
 
