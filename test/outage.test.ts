@@ -11,7 +11,7 @@ let close: () => Promise<void>
 let client: GraphQLClient
 
 beforeAll(async () => {
-  ;({ postgres, service, close } = await startServiceOnOwnPostgres())
+  ;({ postgres, service, close } = await startServiceOnOwnPostgres({ healthIntervalMs: 200 }))
   client = new GraphQLClient(`${service.url}/graphql`)
 })
 afterAll(() => close?.())
@@ -36,6 +36,17 @@ describe('when the database stops and starts again', () => {
     expect(await response.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Unhealthy"}`)
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
     expect(response.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('turns not ready once the monitor has confirmed the outage (HEALTH_FAILURES_BEFORE_UNREADY checks)', async () => {
+    const deadline = Date.now() + 10_000
+    let ready = await fetch(`${service.url}/readyz`)
+    while (ready.status !== 503 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      ready = await fetch(`${service.url}/readyz`)
+    }
+
+    expect(ready.status).toBe(503)
   })
 
   it('reports healthy: false with a fixed reason in GraphQL, not an error', async () => {
@@ -88,7 +99,8 @@ describe('when the database stops and starts again', () => {
   it('logged the outage and the recovery with fixed reasons, and survived idle-connection errors', () => {
     const messages = service.logs.map((line) => line.msg)
 
-    expect(messages).toContain('database is unreachable')
+    // Once per transition, however many checks failed in between.
+    expect(messages.filter((message) => message === 'database is unreachable')).toHaveLength(1)
     expect(messages).toContain('database is reachable')
     expect(messages).toContain('idle database connection lost')
     expect(service.rawLogs.join('\n')).not.toContain(postgres.app.password)

@@ -1,3 +1,5 @@
+import type pg from 'pg'
+
 /** What the server is in a replication set: pg_is_in_recovery() is true on a standby (hot standby or not). */
 export type DatabaseRole = 'primary' | 'standby'
 
@@ -23,6 +25,33 @@ export const ROLE_QUERY = `SELECT pg_is_in_recovery() AS standby,
     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
     ELSE GREATEST(0, EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()))::float8
   END AS replay_lag_seconds`
+
+/** A pool or one of its clients: the health check runs on either. */
+type Queryable = Pick<pg.ClientBase, 'query'>
+
+/**
+ * The health check's query as a function: the server's role, or null when it answered SELECT 1 but
+ * cannot say (see isRoleQueryUnsupported; such a server is asked only SELECT 1 from then on). It throws
+ * what the query throws otherwise, for the health check to classify.
+ */
+export function createRoleQuery(timeoutMs: number): (on: Queryable) => Promise<RoleReport | null> {
+  // pg honours a per-query query_timeout; its type definitions do not list it.
+  const roleQuery = { text: ROLE_QUERY, query_timeout: timeoutMs } as pg.QueryConfig
+  const ping = { text: 'SELECT 1', query_timeout: timeoutMs } as pg.QueryConfig
+  let supported = true
+  return async (on) => {
+    if (supported) {
+      try {
+        return readRole((await on.query(roleQuery)).rows[0])
+      } catch (error) {
+        if (!isRoleQueryUnsupported(error)) throw error
+        supported = false
+      }
+    }
+    await on.query(ping)
+    return null
+  }
+}
 
 export function readRole(row: { standby?: unknown; replay_lag_seconds?: unknown } | undefined): RoleReport {
   const lag = row?.replay_lag_seconds

@@ -7,7 +7,7 @@ import { logTransition, logWarnChange } from './transition-log.js'
 
 export interface MonitorOptions {
   intervalMs: number
-  /** Not ready once the last successful check is older than this. */
+  /** Not ready once the last successful check is older than this, whatever the damping. */
   staleAfterMs: number
   /** Consecutive checks before the state, readiness or warn changes; history size; readiness policy. */
   damping?: DampingOptions
@@ -107,8 +107,10 @@ export class HealthMonitor extends EventEmitter {
       const policy = reason === 'not primary' || reason === 'replica lagging'
       return { ready: false, reason: policy ? reason : 'database unreachable' }
     }
+    // A cap on damping too: however many failures it waits for, no success for this long is not ready.
     if (!this.lastSuccessAt || now - this.lastSuccessAt.getTime() > this.options.staleAfterMs) {
-      return { ready: false, reason: 'stale' }
+      const failing = this.state.checks.newest()?.healthy === false
+      return { ready: false, reason: failing ? 'database unreachable' : 'stale' }
     }
     return { ready: true }
   }

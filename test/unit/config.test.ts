@@ -35,6 +35,17 @@ describe('loadConfig', () => {
     })
   })
 
+  it('damps health changes by default (3 failures, 2 successes, 3 slow checks) with no readiness policy', () => {
+    expect(loadConfig({})).toMatchObject({
+      healthFailuresBeforeUnready: 3,
+      healthSuccessesBeforeReady: 2,
+      healthChecksBeforeWarn: 3,
+      healthHistorySize: 120,
+      healthRequirePrimary: false,
+      healthMaxReplayLagMs: 0,
+    })
+  })
+
   it("reads the seed's DB_* variables", () => {
     const config = loadConfig({
       DB_HOST: 'db',
@@ -85,6 +96,18 @@ describe('loadConfig', () => {
     [{ DB_HOST: 'db', DB_PORT: '0' }, /^DB_PORT: must be an integer from 1 to 65535/],
     [{ HEALTH_TIMEOUT_MS: '10' }, /^HEALTH_TIMEOUT_MS: must be an integer from 100/],
     [{ DB_POOL_MAX: '0' }, /^DB_POOL_MAX: /],
+    [
+      { HEALTH_FAILURES_BEFORE_UNREADY: '0' },
+      /^HEALTH_FAILURES_BEFORE_UNREADY: must be an integer from 1 to 100/,
+    ],
+    [
+      { HEALTH_SUCCESSES_BEFORE_READY: '101' },
+      /^HEALTH_SUCCESSES_BEFORE_READY: must be an integer from 1 to 100/,
+    ],
+    [{ HEALTH_CHECKS_BEFORE_WARN: 'three' }, /^HEALTH_CHECKS_BEFORE_WARN: must be an integer from 1 to 100/],
+    [{ HEALTH_HISTORY_SIZE: '100000' }, /^HEALTH_HISTORY_SIZE: must be an integer from 1 to 10000 /],
+    [{ HEALTH_REQUIRE_PRIMARY: 'primary' }, /^HEALTH_REQUIRE_PRIMARY: must be true or false/],
+    [{ HEALTH_MAX_REPLAY_LAG_MS: '-5' }, /^HEALTH_MAX_REPLAY_LAG_MS: must be an integer from 0 to 86400000/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ DB_USER: 'ctera' }, /^DB_HOST: required when DB_USER is set/],
     [
