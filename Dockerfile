@@ -1,17 +1,20 @@
-# syntax=docker/dockerfile:1
+# No `# syntax=` line on purpose: it makes BuildKit pull a Dockerfile frontend image from Docker Hub before
+# it builds anything, which fails wherever Docker Hub cannot be reached. The frontend built into BuildKit
+# (Docker 20.10 and newer) reads everything this file uses, RUN --mount included.
 
 # ---- build: compile TypeScript with the dev dependencies --------------------------------------------
-FROM node:20.20.2-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: nothing from the registry runs at build time; --omit=optional: no embedded PostgreSQL.
+# --ignore-scripts: nothing from the registry runs at build time; --omit=optional: no embedded PostgreSQL
+# (src/db/embedded-binaries.ts loads it by a computed name at run time, so tsc needs none of its files).
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
 # ---- runtime: production dependencies and dist/ only, as a non-root user ----------------------------
-FROM node:20.20.2-bookworm-slim AS runtime
+FROM node:24.22.3-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=5001 \
     HOST=0.0.0.0

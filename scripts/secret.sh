@@ -3,7 +3,8 @@
 # (gpg, symmetric AES-256, committed): db_password (the app's read-only role ctera) and
 # db_admin_password (the PostgreSQL superuser, which the app never sees).
 #
-#   scripts/secret.sh new       make fresh random passwords and encrypt them
+#   scripts/secret.sh new       make fresh random passwords and encrypt them (refuses to replace
+#                               existing .gpg files unless --force is given)
 #   scripts/secret.sh decrypt   decrypt the committed .gpg files into the plain ones
 #
 # The passphrase comes from DB_SECRET_PASSPHRASE or, when that is unset, a prompt on the terminal;
@@ -39,6 +40,11 @@ gpg_batch() { gpg --quiet --batch --yes --no-symkey-cache --pinentry-mode loopba
 
 case "${1:-}" in
   new)
+    if [ "${2:-}" != --force ]; then
+      for name in "${names[@]}"; do
+        [ -e "$dir/$name.txt.gpg" ] && die "$dir/$name.txt.gpg exists: 'npm run secret:decrypt' uses it; to replace both passwords for good, run 'npm run secret:new -- --force' (then 'docker compose down -v' for a volume made with the old ones)"
+      done
+    fi
     pass=$(passphrase confirm)
     for name in "${names[@]}"; do
       plain="$dir/$name.txt"
@@ -68,6 +74,6 @@ case "${1:-}" in
     done
     ;;
   *)
-    die "usage: $0 new|decrypt"
+    die "usage: $0 new [--force] | decrypt"
     ;;
 esac

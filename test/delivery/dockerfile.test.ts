@@ -25,6 +25,19 @@ describe('Dockerfile', () => {
     }
   })
 
+  it('has no `# syntax=` line: BuildKit would pull that frontend from Docker Hub before building', () => {
+    const directives = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8').match(/^#\s*syntax\s*=.*$/im)
+
+    expect(directives).toBeNull()
+  })
+
+  it('builds and runs on one exact Node.js 24 (LTS) release in every stage', () => {
+    const tags = new Set(stages.map((stage) => `${stage.image}:${stage.tag}`))
+
+    expect(tags.size).toBe(1)
+    expect([...tags][0]).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/)
+  })
+
   it('runs the runtime stage as a non-root user', () => {
     const users = withKeyword(runtime, 'USER').map((user) => words(user)[0])
 

@@ -7,10 +7,10 @@ import { ROOT } from '../support/dockerfile.js'
 
 const SCRIPT = resolve(ROOT, 'scripts/secret.sh')
 
-function secret(command: string, dir: string, passphrase: string | undefined) {
+function secret(command: string, dir: string, passphrase: string | undefined, ...args: string[]) {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir, SECRET_DIR: dir }
   if (passphrase !== undefined) env.DB_SECRET_PASSPHRASE = passphrase
-  const run = spawnSync('bash', [SCRIPT, command], {
+  const run = spawnSync('bash', [SCRIPT, command, ...args], {
     env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,6 +71,23 @@ describe('the database password secret', () => {
     expect(readFileSync(join(first, 'db_password.txt'), 'utf8')).not.toBe(
       readFileSync(join(second, 'db_password.txt'), 'utf8'),
     )
+  })
+
+  it('`secret:new` refuses to replace existing encrypted files without --force, and says how', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'))
+    secret('new', dir, 'first')
+    const before = readFileSync(join(dir, 'db_password.txt.gpg'))
+
+    const refused = secret('new', dir, 'second')
+    const unchanged = readFileSync(join(dir, 'db_password.txt.gpg'))
+    const forced = secret('new', dir, 'second', '--force')
+
+    expect(refused.status).toBe(1)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toContain("run 'npm run secret:new -- --force'")
+    expect(unchanged.equals(before)).toBe(true)
+    expect(forced.status).toBe(0)
+    expect(readFileSync(join(dir, 'db_password.txt.gpg')).equals(before)).toBe(false)
   })
 
   it('a wrong passphrase fails in one line and leaves no plain file behind', () => {
