@@ -18,6 +18,8 @@ import { getLiveness, getReadiness } from './rest/probes.js'
 import { internalError, methodNotAllowed, notFound, type RestResponse, send } from './rest/respond.js'
 import type { Context } from './schema/builder.js'
 import { schema } from './schema/index.js'
+import { useGraphqlTracing } from './telemetry/graphql-spans.js'
+import { withinTrace } from './telemetry/spans.js'
 
 export const GRAPHQL_PATH = '/graphql'
 
@@ -111,6 +113,7 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
         hideSuggestions: config.production || !config.introspection,
       }),
       useGraphqlMetrics(metrics.registry),
+      useGraphqlTracing(),
     ],
   })
 
@@ -164,18 +167,22 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url)
-    const requestId = trackRequest(req, res, path === GRAPHQL_PATH || path in routes ? path : 'unmatched', {
-      logger,
-      metrics,
-    })
+    const { requestId, traceContext } = trackRequest(
+      req,
+      res,
+      path === GRAPHQL_PATH || path in routes ? path : 'unmatched',
+      { logger, metrics },
+    )
     // While draining, ask clients to drop keep-alive connections so none is cut between two requests.
     if (monitor.isShuttingDown) res.setHeader('connection', 'close')
 
-    route(req, res, path).catch((error: unknown) => {
-      logger.error({ err: error, requestId }, 'unexpected error answering a request')
-      if (!res.headersSent) send(req, res, internalError)
-      else res.destroy()
-    })
+    withinTrace(traceContext, () =>
+      route(req, res, path).catch((error: unknown) => {
+        logger.error({ err: error, requestId }, 'unexpected error answering a request')
+        if (!res.headersSent) send(req, res, internalError)
+        else res.destroy()
+      }),
+    )
   }
 
   return {

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from './db/embedded.js'
 import type { Logger } from './logger.js'
 import { createHttpServer } from './server.js'
 import { closeServer, type Shutdown } from './shutdown.js'
+import { startTracing } from './telemetry/tracing.js'
 
 /** The whole service, started: stop() runs the shutdown order, newest first. */
 export interface RunningService {
@@ -31,6 +32,11 @@ export async function startService(
   logger: Logger,
   shutdown: Shutdown,
 ): Promise<RunningService> {
+  // Registered first, so it runs last at shutdown: spans of the requests that finish while draining are sent.
+  if (config.tracing) {
+    const tracing = await startTracing(config.tracing, logger)
+    shutdown.add('send the last spans', () => tracing.shutdown())
+  }
   const settings = await connectionSettings(config, logger, shutdown)
   const db = createDatabase(settings, config, logger)
   shutdown.add('close the database pools', () => db.close())

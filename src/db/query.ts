@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { inDatabaseSpan } from '../telemetry/spans.js'
 import { classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
 
 /**
@@ -11,7 +12,7 @@ export async function queryRows<R extends pg.QueryResultRow>(
   values: unknown[] = [],
 ): Promise<R[]> {
   try {
-    return (await pool.query<R>(text, values)).rows
+    return (await inDatabaseSpan(text, () => pool.query<R>(text, values))).rows
   } catch (error) {
     if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
     throw error

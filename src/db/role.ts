@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { inDatabaseSpan } from '../telemetry/spans.js'
 
 /** What the server is in a replication set: pg_is_in_recovery() is true on a standby (hot standby or not). */
 export type DatabaseRole = 'primary' | 'standby'
@@ -42,13 +43,13 @@ export function createRoleQuery(timeoutMs: number): (on: Queryable) => Promise<R
   return async (on) => {
     if (supported) {
       try {
-        return readRole((await on.query(roleQuery)).rows[0])
+        return readRole((await inDatabaseSpan(ROLE_QUERY, () => on.query(roleQuery))).rows[0])
       } catch (error) {
         if (!isRoleQueryUnsupported(error)) throw error
         supported = false
       }
     }
-    await on.query(ping)
+    await inDatabaseSpan('SELECT 1', () => on.query(ping))
     return null
   }
 }
