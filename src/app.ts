@@ -1,11 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Config } from './config.js'
+import { corsOptions, useVaryOrigin } from './cors.js'
 import type { Database } from './db/database.js'
+import { createErrorLog } from './error-log.js'
+import { createGraphiql, GRAPHIQL_ASSETS_PATH } from './graphiql.js'
+import { useBadRequests } from './graphql-bad-requests.js'
+import { createParseCaches } from './graphql-cache.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
 import { dampingOptions, poolPercent } from './health/damping-options.js'
 import { HealthMonitor } from './health/monitor.js'
+import { createInFlightLimit } from './in-flight-limit.js'
 import type { Logger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { trackRequest } from './request-log.js'
@@ -23,7 +29,8 @@ import { withinTrace } from './telemetry/spans.js'
 
 export const GRAPHQL_PATH = '/graphql'
 
-const EXAMPLE_QUERY = `# Is the database up, and what does it hold?
+/** GraphiQL's default query, and the README's first GraphQL example. */
+export const EXAMPLE_QUERY = `# Is the database up, and what does it hold?
 # Run it: the ▶ button, or Ctrl+Enter.
 query Overview {
   health {
@@ -58,6 +65,9 @@ export type AppConfig = Pick<
   | 'introspection'
   | 'graphiql'
   | 'maxBodyBytes'
+  | 'corsOrigins'
+  | 'maxSubscriptions'
+  | 'maxInFlight'
 >
 
 export interface AppDependencies {
@@ -86,27 +96,42 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
       damping: dampingOptions(config),
       poolPercent: () => poolPercent(db.poolStats().queries),
+      maxWatchers: config.maxSubscriptions,
     },
     logger,
   )
   const metrics = createMetrics(db, monitor)
-  const context = (): Context => ({ db, monitor, containerName: config.containerName })
+  const logUnexpected = createErrorLog(logger)
+  const context = (): Context => ({
+    db,
+    monitor,
+    containerName: config.containerName,
+    showDetails: config.healthDetails,
+  })
   const yoga = createYoga<Record<string, never>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     context,
     // Never attach internal error details to a response, whatever NODE_ENV says.
     maskedErrors: { isDev: false },
-    graphiql: config.graphiql ? { title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY } : false,
-    // GraphiQL's code is served by us rather than a CDN, so the playground works offline and behind
-    // proxies. Its bundle costs ~50 MB of memory, so it is loaded on the first page view, not at start.
-    renderGraphiQL: async (options) =>
-      (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
+    // GraphiQL is served by the app itself (src/graphiql.ts), before yoga sees the request.
+    graphiql: false,
     // Unknown paths get our JSON 404 before yoga sees them; yoga's HTML landing page stays off.
     landingPage: false,
-    logging: logger,
+    // Yoga logs each masked error with its stack: through the rate limit, so no client can flood the log.
+    logging: {
+      debug: (...args: unknown[]) => logger.debug(args.map(String).join(' ')),
+      info: (...args: unknown[]) => logger.info(args.map(String).join(' ')),
+      warn: (...args: unknown[]) => logger.warn(args.map(String).join(' ')),
+      error: (error: unknown) => logUnexpected(error, {}, 'unexpected error answering a GraphQL request'),
+    },
+    // No file uploads here: multipart bodies are refused (415) rather than parsed.
+    multipart: false,
+    cors: corsOptions(config.corsOrigins),
     // One operation per request: a batch would multiply the work one request can ask for.
     batching: false,
+    // Bounded in bytes: yoga's default holds 1,024 documents of any size.
+    parserAndValidationCache: createParseCaches(),
     plugins: [
       ...graphqlLimits({
         introspection: config.introspection,
@@ -114,8 +139,15 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       }),
       useGraphqlMetrics(metrics.registry),
       useGraphqlTracing(),
+      useBadRequests(),
+      useVaryOrigin(config.corsOrigins),
     ],
   })
+
+  const inFlight = createInFlightLimit(config.maxInFlight)
+  const graphiql = config.graphiql
+    ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
+    : undefined
 
   const detailedHealth = async (): Promise<RestResponse> =>
     healthJson(await monitor.check(), db.poolStats().queries, monitor.state, {
@@ -148,37 +180,42 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
     // Yoga's own health plugin answers any URL ending in /health; the seed's /health is routed here
     // first, and only the GraphQL path ever reaches yoga.
     if (path === GRAPHQL_PATH) {
+      if (graphiql && wantsGraphiql(req)) return graphiql.page(req, res)
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
-      const tooLarge = bodyLimitResponse(req, config.maxBodyBytes)
-      if (tooLarge) return send(req, res, tooLarge)
+      const refused = bodyLimitResponse(req, config.maxBodyBytes) ?? inFlight.admit(req, res)
+      if (refused) return send(req, res, refused)
       await yoga.requestListener(req, res)
       return
+    }
+    if (graphiql && path.startsWith(GRAPHIQL_ASSETS_PATH)) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
+      return graphiql.asset(req, res, path)
     }
     const restRoute = routes[path]
     if (!restRoute) return send(req, res, notFound)
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
     const response = await restRoute(req)
-    if (response.error)
-      logger.error({ err: response.error, path }, 'unexpected error answering a REST request')
+    if (response.error) logUnexpected(response.error, { path }, 'unexpected error answering a REST request')
     send(req, res, response)
+  }
+
+  /** A fixed label for logs and metrics: a client must not be able to add label values. */
+  function routeLabel(path: string): string {
+    if (path === GRAPHQL_PATH || Object.hasOwn(routes, path)) return path
+    return path.startsWith(GRAPHIQL_ASSETS_PATH) ? GRAPHIQL_ASSETS_PATH : 'unmatched'
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req.url)
-    const { requestId, traceContext } = trackRequest(
-      req,
-      res,
-      path === GRAPHQL_PATH || path in routes ? path : 'unmatched',
-      { logger, metrics },
-    )
+    const { requestId, traceContext } = trackRequest(req, res, routeLabel(path), { logger, metrics })
     // While draining, ask clients to drop keep-alive connections so none is cut between two requests.
     if (monitor.isShuttingDown) res.setHeader('connection', 'close')
 
     withinTrace(traceContext, () =>
       route(req, res, path).catch((error: unknown) => {
-        logger.error({ err: error, requestId }, 'unexpected error answering a request')
+        logUnexpected(error, { requestId }, 'unexpected error answering a request')
         if (!res.headersSent) send(req, res, internalError)
         else res.destroy()
       }),
@@ -194,6 +231,11 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       await yoga.dispose()
     },
   }
+}
+
+/** A browser navigating to /graphql (yoga's own test): GET, and HTML among the accepted types. */
+function wantsGraphiql(req: IncomingMessage): boolean {
+  return (req.method === 'GET' || req.method === 'HEAD') && Boolean(req.headers.accept?.includes('text/html'))
 }
 
 function pathOf(url: string | undefined): string {

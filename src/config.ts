@@ -48,6 +48,12 @@ export interface Config {
   graphiql: boolean
   /** Larger POST bodies to /graphql are refused with 413. */
   maxBodyBytes: number
+  /** Browser origins allowed to call /graphql (CORS), without credentials; empty = CORS off. */
+  corsOrigins: string[]
+  /** Live subscriptions (SSE streams) open at once; more are refused with TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptions: number
+  /** GraphQL requests being read or run at once; more are refused with 503 SERVER_BUSY. */
+  maxInFlight: number
   /** A client must send its request headers within this (slowloris). */
   headersTimeoutMs: number
   /** A client must send its whole request within this. */
@@ -140,6 +146,9 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: readBoolean(env, 'GRAPHQL_INTROSPECTION', true),
     graphiql: readBoolean(env, 'GRAPHIQL', true),
     maxBodyBytes: readInteger(env, 'GRAPHQL_MAX_BODY_BYTES', 100_000, 1000, 10_000_000),
+    corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
+    maxSubscriptions: readInteger(env, 'GRAPHQL_MAX_SUBSCRIPTIONS', 100, 0, 10_000),
+    maxInFlight: readInteger(env, 'GRAPHQL_MAX_IN_FLIGHT', 64, 1, 10_000),
     headersTimeoutMs: readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 600_000),
@@ -333,6 +342,30 @@ function describeFsError(error: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
   if (code === 'EISDIR') return 'is a directory'
   return code ?? 'unreadable'
+}
+
+/** A comma-separated list of exact origins (scheme://host[:port]); `*` is refused: list them. */
+function readOrigins(env: Env, name: string): string[] {
+  const raw = readString(env, name)
+  if (raw === undefined) return []
+  return raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      let parsed: URL | undefined
+      try {
+        parsed = new URL(origin)
+      } catch {
+        parsed = undefined
+      }
+      if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+        throw new ConfigError(
+          `${name}: ${JSON.stringify(origin.slice(0, 80))} is not an origin; list each as scheme://host[:port], no path or trailing slash (no *)`,
+        )
+      }
+      return origin
+    })
 }
 
 function readString(env: Env, name: string): string | undefined {

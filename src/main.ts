@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     void shutdown.run(signal).then(() => logger.flush(() => process.exit(0)))
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  // A closed terminal or `kill -HUP`: nothing to reload here, so it stops gracefully too (Node's default is to die at once).
+  process.on('SIGHUP', stop)
 
   try {
     await startService(config, logger, shutdown)

@@ -11,6 +11,8 @@ export interface DatabaseOptions {
   queryTimeoutMs: number
   healthTimeoutMs: number
   healthCacheMs: number
+  /** The health connection is replaced this often, so that health also means "a new connection works". */
+  healthIntervalMs: number
   poolMax: number
 }
 
@@ -61,7 +63,16 @@ export function createDatabase(
   }
   const pool = new pg.Pool({ ...common, max: options.poolMax })
   // Health probes get a connection of their own, so slow queries filling the pool cannot starve them.
-  const healthPool = new pg.Pool({ ...common, max: 1 })
+  // It is replaced every health interval: an old connection can keep answering while the server accepts
+  // no new ones (postmaster hung, every slot taken), and the check must see that within an interval.
+  // The background monitor checks once per interval, so each of its checks opens a new connection;
+  // checks in between (probe storms) reuse it.
+  const healthPool = new pg.Pool({
+    ...common,
+    max: 1,
+    maxLifetimeSeconds: options.healthIntervalMs / 1000,
+    connectionTimeoutMillis: Math.min(options.connectTimeoutMs, options.healthTimeoutMs),
+  })
   let closing: Promise<void> | undefined
   for (const each of [pool, healthPool]) {
     // An idle client whose server goes away emits 'error' on its pool; unhandled, that kills the process.

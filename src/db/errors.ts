@@ -12,6 +12,7 @@ export type FailureReason =
   | 'connection lost'
   | 'database not accepting connections'
   | 'too many connections'
+  | 'permission denied'
   | 'tls error'
   | 'database error'
 
@@ -40,6 +41,22 @@ const BY_CODE: Record<string, FailureReason> = {
   '57P03': 'database not accepting connections', // cannot_connect_now: starting up or shutting down
   '53300': 'too many connections',
   '57014': 'timeout', // query_canceled by statement_timeout
+}
+
+// Refusals that only mean "unavailable" when the server sends them while a connection is being made.
+const AT_CONNECT: Record<string, FailureReason> = {
+  '42501': 'permission denied', // insufficient_privilege: CONNECT revoked on the database
+  '55000': 'database not accepting connections', // ALLOW_CONNECTIONS false
+}
+
+/**
+ * Why a new connection could not be made. Whatever the server answers then, no query has run: it is
+ * always "unavailable" (503), never a failure of ours.
+ */
+export function classifyConnectFailure(error: unknown): FailureReason {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && AT_CONNECT[code]) return AT_CONNECT[code]
+  return classifyFailure(error)
 }
 
 export function classifyFailure(error: unknown): FailureReason {

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
+import { withConnection } from './query.js'
 import { createRoleQuery, type DatabaseRole, type RoleReport } from './role.js'
 import { singleFlight } from './single-flight.js'
 
@@ -21,6 +22,11 @@ export interface HealthCheckOptions {
   cacheMs: number
 }
 
+// While the database is down every check would try a new connection; a storm of probes must not turn
+// into a storm of connection attempts (each one a process forked on the server), so a failure is
+// served again for this long. The monitor's first retry comes no sooner.
+const FAILURE_REUSE_MS = 250
+
 /**
  * Returns a health check that never throws and never takes longer than timeoutMs. Calls that arrive
  * while a probe is in flight share it, so a probe storm costs the database one query at a time.
@@ -35,7 +41,10 @@ export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): (
     let reason: FailureReason | null = null
     let role: RoleReport | null = null
     try {
-      role = await withDeadline(askServer(pool), options.timeoutMs)
+      role = await withDeadline(
+        withConnection(pool, (client) => askServer(client)),
+        options.timeoutMs,
+      )
     } catch (error) {
       reason = classifyFailure(error)
     }
@@ -53,9 +62,8 @@ export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): (
 
   const probeOnce = singleFlight(probe)
   return () => {
-    if (last && options.cacheMs > 0 && Date.now() - last.checkedAt.getTime() < options.cacheMs) {
-      return Promise.resolve(last)
-    }
+    const reuseMs = last?.healthy ? options.cacheMs : Math.max(options.cacheMs, FAILURE_REUSE_MS)
+    if (last && reuseMs > 0 && Date.now() - last.checkedAt.getTime() < reuseMs) return Promise.resolve(last)
     return probeOnce(undefined)
   }
 }

@@ -1,6 +1,32 @@
 import type pg from 'pg'
 import { inDatabaseSpan } from '../telemetry/spans.js'
-import { classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
+import { classifyConnectFailure, classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
+
+/**
+ * A connection from the pool for `work`, released afterwards (and discarded if the work failed). A
+ * connection that cannot be had is a DatabaseUnavailableError whatever the server said, with a fixed
+ * reason: a revoked CONNECT privilege is as much an outage to us as a refused socket.
+ */
+export async function withConnection<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient
+  try {
+    client = await pool.connect()
+  } catch (error) {
+    throw new DatabaseUnavailableError(classifyConnectFailure(error))
+  }
+  try {
+    const result = await work(client)
+    client.release()
+    return result
+  } catch (error) {
+    // As pool.query() does: a connection that failed a query is not trusted with the next one.
+    client.release(error instanceof Error ? error : true)
+    throw error
+  }
+}
 
 /**
  * The rows of one query. "Cannot reach or use the server" becomes a DatabaseUnavailableError with a
@@ -12,7 +38,8 @@ export async function queryRows<R extends pg.QueryResultRow>(
   values: unknown[] = [],
 ): Promise<R[]> {
   try {
-    return (await inDatabaseSpan(text, () => pool.query<R>(text, values))).rows
+    return (await withConnection(pool, (client) => inDatabaseSpan(text, () => client.query<R>(text, values))))
+      .rows
   } catch (error) {
     if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
     throw error

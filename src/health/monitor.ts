@@ -13,6 +13,13 @@ export interface MonitorOptions {
   damping?: DampingOptions
   /** The query pool's use, in percent, sampled at each of the monitor's checks (for `warn`). */
   poolPercent?: () => number
+  /** watch() refuses more consumers than this at once (each is a live subscription). */
+  maxWatchers?: number
+}
+
+/** watch() was asked for more consumers than maxWatchers. */
+export class TooManyWatchersError extends Error {
+  override name = 'TooManyWatchersError'
 }
 
 export interface Readiness {
@@ -46,6 +53,7 @@ export class HealthMonitor extends EventEmitter {
   private retryMs = FIRST_RETRY_MS
   /** The judgement and the bounded history of the monitor's own checks. */
   readonly state: DampedHealth
+  private watchers = 0
 
   constructor(
     private readonly probe: () => Promise<HealthCheck>,
@@ -54,6 +62,14 @@ export class HealthMonitor extends EventEmitter {
   ) {
     super()
     this.state = new DampedHealth(options.damping ?? NO_DAMPING)
+    // Each watcher listens for 'transition' and 'close'; Node warns past 10 listeners by default.
+    // The few other listeners (metrics, tests) get room of their own.
+    this.setMaxListeners((options.maxWatchers ?? 100) + 20)
+  }
+
+  /** Consumers of watch() right now. */
+  get watcherCount(): number {
+    return this.watchers
   }
 
   /** Checks now. Concurrent callers share the probe in flight (the database layer coalesces them). */
@@ -120,16 +136,22 @@ export class HealthMonitor extends EventEmitter {
    * Written by hand rather than with events.on() so that return() ends a consumer that is waiting.
    */
   watch(): AsyncIterableIterator<HealthCheck> {
+    if (this.watchers >= (this.options.maxWatchers ?? Number.POSITIVE_INFINITY)) {
+      throw new TooManyWatchersError(`at most ${this.options.maxWatchers} live subscriptions`)
+    }
     const queue: HealthCheck[] = []
     let wake: (() => void) | undefined
     let done = false
+    this.watchers++
     const onTransition = (report: HealthCheck) => {
       queue.push(report)
       if (queue.length > MAX_QUEUED_TRANSITIONS) queue.shift()
       wake?.()
     }
     const finish = () => {
+      if (done) return
       done = true
+      this.watchers--
       this.off('transition', onTransition)
       this.off('close', finish)
       wake?.()

@@ -38,7 +38,7 @@ export function bodyLimitResponse(req: IncomingMessage, maxBytes: number): RestR
  * a body that declares more is not read at all and the connection closes after the answer. A chunked
  * body that turns out larger is cut at the limit.
  */
-function drainOrClose(req: IncomingMessage): Record<string, string> {
+export function drainOrClose(req: IncomingMessage): Record<string, string> {
   if (Number(req.headers['content-length'] ?? 0) > REFUSED_BODY_DRAIN_BYTES) return { connection: 'close' }
   let received = 0
   req.on('data', (chunk: Buffer) => {

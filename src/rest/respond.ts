@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { gzipSync } from 'node:zlib'
+import { acceptsGzip } from '../compression.js'
 
 /** A REST answer before it is written: the shims return these, app.ts writes them. */
 export interface RestResponse {
@@ -12,16 +14,30 @@ export interface RestResponse {
   error?: unknown
 }
 
-/** Writes the answer with no-store caching; a HEAD request gets the same status and headers, no body. */
+// Smaller answers (the seed's /health and /number_of_tables among them) are always sent as they are.
+const COMPRESS_FROM_BYTES = 1024
+
+/**
+ * Writes the answer with no-store caching; a HEAD request gets the same status and headers, no body.
+ * Answers of 1 KB and more (/metrics, /openapi.json, health+json) are gzipped for clients that accept it.
+ */
 export function send(req: IncomingMessage, res: ServerResponse, response: RestResponse): void {
   const isText = response.text !== undefined
-  const payload = Buffer.from(isText ? (response.text ?? '') : JSON.stringify(response.body))
-  res.writeHead(response.status, {
+  let payload = Buffer.from(isText ? (response.text ?? '') : JSON.stringify(response.body))
+  const headers: Record<string, string | number> = {
     'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
-    'content-length': payload.length,
     'cache-control': 'no-store',
     ...response.headers,
-  })
+  }
+  if (payload.length >= COMPRESS_FROM_BYTES) {
+    headers.vary = response.headers?.vary ? `${response.headers.vary}, Accept-Encoding` : 'Accept-Encoding'
+    if (acceptsGzip(req.headers['accept-encoding'])) {
+      // At most a few tens of KB (metrics): well under a millisecond of the event loop.
+      payload = gzipSync(payload)
+      headers['content-encoding'] = 'gzip'
+    }
+  }
+  res.writeHead(response.status, { ...headers, 'content-length': payload.length })
   res.end(req.method === 'HEAD' ? undefined : payload)
 }
 

@@ -7,6 +7,8 @@ export interface Context {
   db: Database
   monitor: HealthMonitor
   containerName: string
+  /** HEALTH_DETAILS: versions (which help attackers) are shown only when this is on. */
+  showDetails: boolean
 }
 
 export const builder = new SchemaBuilder<{
@@ -14,7 +16,8 @@ export const builder = new SchemaBuilder<{
   Scalars: { DateTime: { Input: Date; Output: Date } }
   DefaultFieldNullability: false
 }>({
-  // Fields are non-null unless marked: health always answers, and a failed count is an error, not a null.
+  // Fields are non-null unless marked. Those that need the database are marked nullable: when it is
+  // down they are null with a DATABASE_UNAVAILABLE error, and the rest of the answer (health) survives.
   defaultFieldNullability: false,
 })
 

@@ -2,7 +2,7 @@ import type { DatabaseOverview, TableInfo, TablePage } from '../db/insight.js'
 import type { TableFilter } from '../db/tables.js'
 import { builder } from './builder.js'
 import { badUserInput, whenDatabaseAvailable } from './errors.js'
-import { MAX_SCHEMA_NAME_LENGTH } from './tables.js'
+import { schemaArgument } from './tables.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 500
@@ -63,6 +63,7 @@ const TableConnection = builder
         },
       }),
       totalCount: t.int({
+        nullable: true,
         description: 'All the tables that match, on every page: the same number as numberOfTables.',
         resolve: ({ filter }, _args, ctx) => whenDatabaseAvailable(() => ctx.db.countTables(filter)),
       }),
@@ -73,13 +74,19 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
   description: 'What the database is and holds, from read-only catalog queries.',
   fields: (t) => ({
     name: t.exposeString('name'),
-    serverVersion: t.exposeString('serverVersion'),
+    serverVersion: t.string({
+      nullable: true,
+      description:
+        'The PostgreSQL version and build; null unless HEALTH_DETAILS is on (a version tells an attacker which flaws to try).',
+      resolve: (overview, _args, ctx) => (ctx.showDetails ? overview.serverVersion : null),
+    }),
     sizeBytes: t.exposeFloat('sizeBytes'),
     uptimeSeconds: t.exposeFloat('uptimeSeconds'),
     inRecovery: t.exposeBoolean('inRecovery', { description: 'True on a standby (replica).' }),
     connections: t.expose('connections', { type: Connections }),
     tables: t.field({
       type: TableConnection,
+      nullable: true,
       args: {
         schema: t.arg.string(),
         includeSystem: t.arg.boolean({ defaultValue: true }),
@@ -89,10 +96,7 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
       resolve: async (_overview, args, ctx) => {
         const first = args.first ?? DEFAULT_PAGE_SIZE
         if (first < 1 || first > MAX_PAGE_SIZE) throw badUserInput(`first must be from 1 to ${MAX_PAGE_SIZE}`)
-        const schema = args.schema ?? undefined
-        if (schema !== undefined && schema.length > MAX_SCHEMA_NAME_LENGTH) {
-          throw badUserInput(`schema must be at most ${MAX_SCHEMA_NAME_LENGTH} characters`)
-        }
+        const schema = schemaArgument(args.schema)
         const filter = { schema, includeSystem: args.includeSystem ?? true }
         const after = args.after == null ? undefined : decodeCursor(args.after)
         const page = await whenDatabaseAvailable(() => ctx.db.tables({ ...filter, first, after }))
@@ -105,7 +109,10 @@ const DatabaseInfo = builder.objectRef<DatabaseOverview>('Database').implement({
 builder.queryField('database', (t) =>
   t.field({
     type: DatabaseInfo,
-    description: 'The database itself. Fails with DATABASE_UNAVAILABLE when it cannot be reached.',
+    // Nullable, like every field that needs the database, so that its failure keeps the rest of the answer.
+    nullable: true,
+    description:
+      'The database itself. null, with an error of extensions.code DATABASE_UNAVAILABLE, when it cannot be reached.',
     resolve: (_root, _args, ctx) => whenDatabaseAvailable(() => ctx.db.overview()),
   }),
 )
@@ -119,7 +126,10 @@ function decodeCursor(cursor: string): { schema: string; name: string } {
   if (cursor.length > MAX_CURSOR_LENGTH) throw invalid
   try {
     const [schema, name] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof schema === 'string' && typeof name === 'string') return { schema, name }
+    // A NUL byte could not have come from a table name: PostgreSQL text cannot hold one.
+    if (typeof schema === 'string' && typeof name === 'string' && !`${schema}${name}`.includes('\u0000')) {
+      return { schema, name }
+    }
   } catch {
     // falls through to the error below
   }

@@ -21,6 +21,7 @@ export async function whenDatabaseAvailable<T>(work: () => Promise<T>): Promise<
   }
 }
 
+/** The client asked for something impossible: 400, and nothing logged (it is not our failure). */
 export function badUserInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: BAD_USER_INPUT } })
+  return new GraphQLError(message, { extensions: { code: BAD_USER_INPUT, http: { status: 400 } } })
 }

@@ -1,4 +1,6 @@
+import { GraphQLError } from 'graphql'
 import type { HealthCheck } from '../db/health.js'
+import { TooManyWatchersError } from '../health/monitor.js'
 import { builder } from './builder.js'
 
 export interface HealthReport extends HealthCheck {
@@ -59,7 +61,19 @@ builder.subscriptionField('healthChanged', (t) =>
     type: Health,
     description:
       'The current health report at once, then a new one each time the database becomes reachable or unreachable.',
-    subscribe: (_root, _args, ctx) => ctx.monitor.watch(),
+    subscribe: (_root, _args, ctx) => {
+      try {
+        return ctx.monitor.watch()
+      } catch (error) {
+        if (!(error instanceof TooManyWatchersError)) throw error
+        throw new GraphQLError('Too many live subscriptions: try again later.', {
+          extensions: {
+            code: 'TOO_MANY_SUBSCRIPTIONS',
+            http: { status: 503, headers: { 'retry-after': '30' } },
+          },
+        })
+      }
+    },
     resolve: (report, _args, ctx) => ({ ...report, container: ctx.containerName }),
   }),
 )

@@ -17,7 +17,7 @@ export type TableKind =
 export type DatabaseOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DatabaseOverviewQuery = { database: { name: string, serverVersion: string, sizeBytes: number, uptimeSeconds: number, inRecovery: boolean, connections: { active: number, idle: number, max: number } } };
+export type DatabaseOverviewQuery = { database: { name: string, serverVersion: string | null, sizeBytes: number, uptimeSeconds: number, inRecovery: boolean, connections: { active: number, idle: number, max: number } } | null };
 
 export type DatabaseTablesQueryVariables = Exact<{
   schema?: string | null | undefined;
@@ -27,7 +27,7 @@ export type DatabaseTablesQueryVariables = Exact<{
 }>;
 
 
-export type DatabaseTablesQuery = { database: { tables: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ schema: string, name: string, kind: TableKind, rowEstimate: number | null, sizeBytes: number }> } } };
+export type DatabaseTablesQuery = { database: { tables: { totalCount: number | null, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ schema: string, name: string, kind: TableKind, rowEstimate: number | null, sizeBytes: number }> } | null } | null };
 
 export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -53,12 +53,12 @@ export type NumberOfTablesQueryVariables = Exact<{
 }>;
 
 
-export type NumberOfTablesQuery = { numberOfTables: number };
+export type NumberOfTablesQuery = { numberOfTables: number | null };
 
 export type DefaultNumberOfTablesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type DefaultNumberOfTablesQuery = { numberOfTables: number };
+export type DefaultNumberOfTablesQuery = { numberOfTables: number | null };
 
 
 export const DatabaseOverviewDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DatabaseOverview"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"database"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"serverVersion"}},{"kind":"Field","name":{"kind":"Name","value":"sizeBytes"}},{"kind":"Field","name":{"kind":"Name","value":"uptimeSeconds"}},{"kind":"Field","name":{"kind":"Name","value":"inRecovery"}},{"kind":"Field","name":{"kind":"Name","value":"connections"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"active"}},{"kind":"Field","name":{"kind":"Name","value":"idle"}},{"kind":"Field","name":{"kind":"Name","value":"max"}}]}}]}}]}}]} as unknown as DocumentNode<DatabaseOverviewQuery, DatabaseOverviewQueryVariables>;

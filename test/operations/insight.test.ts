@@ -8,6 +8,7 @@ import {
   DefaultNumberOfTablesDocument,
 } from '../generated/operations.js'
 import { withClient } from '../support/postgres.js'
+import { present } from '../support/present.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')
@@ -27,7 +28,8 @@ beforeAll(async () => {
     await app.query(`CREATE VIEW ${SCHEMA}.c_view AS SELECT 1 AS one`)
     await app.query(`CREATE TABLE ${SCHEMA}.d_never_analyzed (id int)`)
   })
-  service = await startService(postgres.app)
+  // The server version is shown only with HEALTH_DETAILS on (test/hardening/exposure.test.ts: off).
+  service = await startService(postgres.app, { healthDetails: true })
   client = new GraphQLClient(`${service.url}/graphql`)
 })
 afterAll(() => service.close())
@@ -41,7 +43,7 @@ describe('database insight', () => {
       return result.rows[0]
     })
 
-    const { database } = await client.request(DatabaseOverviewDocument)
+    const database = present((await client.request(DatabaseOverviewDocument)).database)
 
     expect(database.name).toBe('postgres')
     expect(database.serverVersion).toBe(expected.version)
@@ -54,7 +56,7 @@ describe('database insight', () => {
 
   it('lists one schema\u2019s tables with kind, row estimate and size, as the service user sees them', async () => {
     const { database } = await client.request(DatabaseTablesDocument, { schema: SCHEMA })
-    const { nodes, totalCount } = database.tables
+    const { nodes, totalCount } = present(database?.tables)
 
     expect(nodes.map((table) => [table.name, table.kind])).toEqual([
       ['a_table', 'TABLE'],
@@ -69,7 +71,7 @@ describe('database insight', () => {
   })
 
   it('pages through every table with first/after, and the total matches numberOfTables', async () => {
-    const { numberOfTables } = await client.request(DefaultNumberOfTablesDocument)
+    const numberOfTables = present((await client.request(DefaultNumberOfTablesDocument)).numberOfTables)
     const seen: string[] = []
     let after: string | null = null
     let pages = 0
@@ -78,9 +80,12 @@ describe('database insight', () => {
         first: 40,
         after,
       })
-      seen.push(...database.tables.nodes.map((table) => `${table.schema}.${table.name}`))
-      expect(database.tables.totalCount).toBe(numberOfTables)
-      after = database.tables.pageInfo.hasNextPage ? (database.tables.pageInfo.endCursor ?? null) : null
+      const tables: NonNullable<NonNullable<DatabaseTablesQuery['database']>['tables']> = present(
+        database?.tables,
+      )
+      seen.push(...tables.nodes.map((table) => `${table.schema}.${table.name}`))
+      expect(tables.totalCount).toBe(numberOfTables)
+      after = tables.pageInfo.hasNextPage ? (tables.pageInfo.endCursor ?? null) : null
       pages++
     } while (after && pages < 100)
 

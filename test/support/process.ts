@@ -101,9 +101,13 @@ export async function databaseEnv(settings: ConnectionSettings, extra: Record<st
 }
 
 /** The compiled server as a process of its own against `settings`, once it listens; stop() ends it (SIGTERM). */
-export async function startServiceProcess(settings: ConnectionSettings, extra: Record<string, string> = {}) {
+export async function startServiceProcess(
+  settings: ConnectionSettings,
+  extra: Record<string, string> = {},
+  options: Parameters<typeof spawnService>[1] = {},
+) {
   const prepared = await databaseEnv(settings, extra)
-  const service = spawnService(prepared.env)
+  const service = spawnService(prepared.env, options)
   const port = Number((await service.waitForLog('listening')).port)
   return {
     service,

@@ -68,9 +68,12 @@ export async function startService(
  * The service on a PostgreSQL of the test file's own, for tests that stop and start the database
  * (the suite's shared one must stay up). close() stops both.
  */
-export async function startServiceOnOwnPostgres(options: ServiceOptions = {}) {
-  const postgres = await startTestPostgres()
-  const service = await startService(postgres.app, options)
+export async function startServiceOnOwnPostgres(
+  options: ServiceOptions & { postgresSettings?: Record<string, string> } = {},
+) {
+  const { postgresSettings, ...serviceOptions } = options
+  const postgres = await startTestPostgres(postgresSettings)
+  const service = await startService(postgres.app, serviceOptions)
   return {
     postgres,
     service,

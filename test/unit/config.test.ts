@@ -32,6 +32,9 @@ describe('loadConfig', () => {
       healthTimeoutMs: 2000,
       healthCacheMs: 0,
       logLevel: 'info',
+      corsOrigins: [],
+      maxSubscriptions: 100,
+      maxInFlight: 64,
     })
   })
 
@@ -68,6 +71,16 @@ describe('loadConfig', () => {
     expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://secret-token@x' })).not.toContain(
       'secret',
     )
+  })
+
+  it('reads CORS_ORIGINS as a list of exact origins, and GRAPHQL_MAX_SUBSCRIPTIONS', () => {
+    const config = loadConfig({
+      CORS_ORIGINS: ' https://dashboard.example , http://localhost:3000',
+      GRAPHQL_MAX_SUBSCRIPTIONS: '0',
+    })
+
+    expect(config.corsOrigins).toEqual(['https://dashboard.example', 'http://localhost:3000'])
+    expect(config.maxSubscriptions).toBe(0)
   })
 
   it("reads the seed's DB_* variables", () => {
@@ -169,6 +182,11 @@ describe('loadConfig', () => {
     ],
     [{ GRAPHIQL: 'maybe' }, /^GRAPHIQL: must be true or false/],
     [{ GRAPHQL_MAX_BODY_BYTES: '10' }, /^GRAPHQL_MAX_BODY_BYTES: must be an integer from 1000/],
+    [{ CORS_ORIGINS: '*' }, /^CORS_ORIGINS: "\*" is not an origin; list each as scheme:\/\/host\[:port\]/],
+    [{ CORS_ORIGINS: 'https://a.example/' }, /^CORS_ORIGINS: "https:\/\/a.example\/" is not an origin/],
+    [{ CORS_ORIGINS: 'https://ok.example,ftp://files.example' }, /^CORS_ORIGINS: "ftp:\/\/files.example"/],
+    [{ GRAPHQL_MAX_IN_FLIGHT: '0' }, /^GRAPHQL_MAX_IN_FLIGHT: must be an integer from 1 to 10000/],
+    [{ GRAPHQL_MAX_SUBSCRIPTIONS: '-1' }, /^GRAPHQL_MAX_SUBSCRIPTIONS: must be an integer from 0 to 10000/],
   ])('rejects %j with one line naming the variable', (env, message) => {
     const text = configError(env as Env)
 

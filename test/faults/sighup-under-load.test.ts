@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { lockedTable, slowRequest } from '../support/postgres.js'
+import { databaseEnv, spawnService } from '../support/process.js'
+
+const postgres = inject('postgres')
+let prepared: Awaited<ReturnType<typeof databaseEnv>>
+
+beforeAll(async () => {
+  // Requests wait for a pool connection (10) and on the lock for up to 20 s: 50 of them stay in flight.
+  prepared = await databaseEnv(postgres.app, { DB_QUERY_TIMEOUT_MS: '20000', DB_CONNECT_TIMEOUT_MS: '20000' })
+})
+afterAll(() => prepared?.cleanup())
+
+async function waitingForPool(port: number): Promise<number> {
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const busy = /^db_pool_connections\{pool="queries",state="total"\} (\d+)$/m.exec(metrics)?.[1]
+  const waiting = /^db_pool_connections\{pool="queries",state="waiting"\} (\d+)$/m.exec(metrics)?.[1]
+  return Number(busy ?? 0) + Number(waiting ?? 0)
+}
+
+describe('SIGHUP with requests in flight', () => {
+  it('is a graceful stop like SIGTERM: every request in flight completes, and the exit code is 0', async () => {
+    const service = spawnService(prepared.env)
+    const { port } = (await service.waitForLog('listening')) as { port: number }
+    const lock = await lockedTable(postgres.admin)
+    let released: Promise<void> | undefined
+    const release = () => {
+      released ??= lock.release()
+      return released
+    }
+    try {
+      const inFlight = Array.from({ length: 50 }, () =>
+        slowRequest(`http://127.0.0.1:${port}`, lock.schema).then(
+          (response) => response.status,
+          (error: Error) => error.message,
+        ),
+      )
+      for (let tries = 0; tries < 100 && (await waitingForPool(port)) < 50; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+
+      service.child.kill('SIGHUP')
+      setTimeout(() => void release(), 300)
+      const statuses = await Promise.all(inFlight)
+      const code = await service.exited
+      console.log(
+        `SIGHUP: ${statuses.filter((status) => status === 200).length} of ${statuses.length} in-flight requests answered 200; exit ${code}`,
+      )
+
+      expect(statuses).toEqual(Array(50).fill(200))
+      expect(code).toBe(0)
+      expect(service.stdout.join('\n')).toContain('"reason":"SIGHUP"')
+    } finally {
+      await release()
+      service.child.kill('SIGKILL')
+    }
+  }, 60_000)
+})

@@ -1,0 +1,39 @@
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { createErrorLog } from '../../src/error-log.js'
+import { createLogger } from '../../src/logger.js'
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = []
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
+      done()
+    },
+  })
+  return { lines, logger: createLogger('info', sink) }
+}
+
+describe('the unexpected-error log', () => {
+  it('logs an error once per window, with its stack, and then how many repeats it held back', async () => {
+    const { lines, logger } = capture()
+    const log = createErrorLog(logger, { windowMs: 200 })
+
+    for (let index = 0; index < 100; index++) log(new Error('permission denied for function x'))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatchObject({ level: 50, err: { message: 'permission denied for function x' } })
+    expect(JSON.stringify(lines[0])).toContain('"stack":"Error: permission denied')
+    expect(lines[1]).toMatchObject({ level: 40, repeats: 99, distinctNotLogged: 0 })
+  })
+
+  it('logs at most maxPerWindow distinct errors, however many a client can make up', () => {
+    const { lines, logger } = capture()
+    const log = createErrorLog(logger, { windowMs: 60_000, maxPerWindow: 5 })
+
+    for (let index = 0; index < 1000; index++) log(new Error(`unique ${index}`))
+
+    expect(lines).toHaveLength(5)
+  })
+})

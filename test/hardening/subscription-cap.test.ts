@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { type RunningService, startService } from '../support/service.js'
+
+const CAP = 40
+const postgres = inject('postgres')
+let service: RunningService
+const warnings: Error[] = []
+const onWarning = (warning: Error) => warnings.push(warning)
+
+beforeAll(async () => {
+  // Fewer requests in flight than streams: an open stream must not hold its in-flight slot.
+  service = await startService(postgres.app, { maxSubscriptions: CAP, maxInFlight: 5 })
+  process.on('warning', onWarning)
+})
+afterAll(async () => {
+  process.off('warning', onWarning)
+  await service?.close()
+})
+
+async function subscribe(signal: AbortSignal) {
+  const response = await fetch(`${service.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query: 'subscription { healthChanged { healthy } }' }),
+    signal,
+  })
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  let text = ''
+  // Past the keep-alive comment (`:`) that opens the stream, to the first event.
+  while (!/event: .*\ndata: .*\n\n/.test(text)) {
+    const chunk = await reader.read()
+    if (chunk.done) break
+    text += new TextDecoder().decode(chunk.value)
+  }
+  return { status: response.status, first: text }
+}
+
+describe('live subscriptions (SSE)', () => {
+  it(`serve up to GRAPHQL_MAX_SUBSCRIPTIONS (${CAP} here) with no warning, and refuse the next one clearly`, async () => {
+    const streams = new AbortController()
+    const open = await Promise.all(Array.from({ length: CAP }, () => subscribe(streams.signal)))
+    const refused = await subscribe(new AbortController().signal)
+    streams.abort()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const again = new AbortController()
+    const afterClose = await subscribe(again.signal)
+    again.abort()
+
+    expect(open.every((stream) => stream.status === 200 && stream.first.includes('"healthy":true'))).toBe(
+      true,
+    )
+    expect(refused.status).toBe(503)
+    expect(refused.first).toContain('TOO_MANY_SUBSCRIPTIONS')
+    expect(refused.first).toContain('Too many live subscriptions')
+    expect(afterClose.first).toContain('"healthy":true')
+    expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning')
+  })
+})
