@@ -89,13 +89,18 @@ describe('primary or standby, against a real streaming replica', () => {
 
   it('reports STANDBY with its lag (0 when caught up), and is ready by default', async () => {
     const service = await start('standby')
+    await caughtUp(pair)
 
-    const report = await health(service)
     const ready = await until(
       () => readyz(service),
       (value) => value.status === 200,
     )
-    const exposition = await metrics(service)
+    // A WAL record that arrives (the primary logs running transactions every 15 s even when idle) reads as
+    // lag until it is replayed, a moment later: wait for a caught-up reading, at most 20 s.
+    const { report, exposition } = await until(
+      async () => ({ report: await health(service), exposition: await metrics(service) }),
+      (value) => value.report.replayLagSeconds === 0 && value.exposition.get('db_replay_lag_seconds') === 0,
+    )
     const healthJson = await (
       await fetch(`${service.url}/health`, { headers: { accept: 'application/health+json' } })
     ).json()
