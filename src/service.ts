@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createApp } from './app.js'
 import type { Config, ConnectionSettings } from './config.js'
-import { createDatabase } from './db/database.js'
 import { startEmbeddedPostgres } from './db/embedded.js'
+import { createDatabase } from './db/postgres.js'
+import { createHttpServer } from './http/server.js'
 import type { Logger } from './logger.js'
-import { createHttpServer } from './server.js'
 import { closeServer, type Shutdown } from './shutdown.js'
 
 /** The whole service, started: stop() runs the shutdown order, newest first. */

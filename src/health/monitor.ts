@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { HealthCheck } from '../db/health.js'
+import type { HealthCheck } from '../db/health-probe.js'
 import type { Logger } from '../logger.js'
 
 export interface MonitorOptions {

@@ -1,6 +1,6 @@
-import type { PoolStats } from '../db/database.js'
-import type { HealthCheck } from '../db/health.js'
-import type { RestResponse } from './respond.js'
+import type { HealthCheck } from '../db/health-probe.js'
+import type { PoolStats } from '../db/postgres.js'
+import type { RestResponse } from '../http/respond.js'
 
 export const HEALTH_JSON = 'application/health+json'
 

@@ -1,5 +1,5 @@
 import type { HealthMonitor } from '../health/monitor.js'
-import type { RestResponse } from './respond.js'
+import type { RestResponse } from '../http/respond.js'
 
 /** GET /livez: the process answers, so it is alive. Never touches the database (a restart would not fix it). */
 export function getLiveness(): RestResponse {

@@ -1,5 +1,5 @@
-import type { DatabaseOverview, TableInfo, TablePage } from '../db/insight.js'
-import type { TableFilter } from '../db/tables.js'
+import type { DatabaseOverview, TableInfo, TablePage } from '../db/catalog.js'
+import type { TableFilter } from '../db/table-count.js'
 import { builder } from './builder.js'
 import { badUserInput, whenDatabaseAvailable } from './errors.js'
 import { schemaArgument } from './tables.js'

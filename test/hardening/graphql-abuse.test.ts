@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { GRAPHQL_LIMITS } from '../../src/graphql-limits.js'
+import { GRAPHQL_LIMITS } from '../../src/graphql/limits.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')

@@ -1,10 +1,10 @@
 import pg from 'pg'
 import type { ConnectionSettings, DatabaseTls } from '../config.js'
 import type { Logger } from '../logger.js'
+import { createInsight, type DatabaseOverview, type TablePage, type TablePageRequest } from './catalog.js'
 import { classifyFailure } from './errors.js'
-import { createHealthCheck, type HealthCheck } from './health.js'
-import { createInsight, type DatabaseOverview, type TablePage, type TablePageRequest } from './insight.js'
-import { createTableCounter, type TableFilter } from './tables.js'
+import { createHealthCheck, type HealthCheck } from './health-probe.js'
+import { createTableCounter, type TableFilter } from './table-count.js'
 
 export interface DatabaseOptions {
   connectTimeoutMs: number
