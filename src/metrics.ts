@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { Database } from './db/postgres.js'
+import type { Database } from './db/database.js'
 import type { HealthMonitor } from './health/monitor.js'
 
 const TABLE_COUNT_TIMEOUT_MS = 1000

@@ -1,10 +1,11 @@
 import pg from 'pg'
 import type { ConnectionSettings, DatabaseTls } from '../config.js'
 import type { Logger } from '../logger.js'
-import { createInsight, type DatabaseOverview, type TablePage, type TablePageRequest } from './catalog.js'
+import { createCatalogQueries } from './catalog.js'
+import type { Database, PoolStats } from './database.js'
 import { classifyFailure } from './errors.js'
-import { createHealthCheck, type HealthCheck } from './health-probe.js'
-import { createTableCounter, type TableFilter } from './table-count.js'
+import { createHealthCheck } from './health-probe.js'
+import { createTableCounter } from './table-count.js'
 
 export interface DatabaseOptions {
   connectTimeoutMs: number
@@ -16,28 +17,8 @@ export interface DatabaseOptions {
   poolMax: number
 }
 
-export interface PoolStats {
-  total: number
-  idle: number
-  waiting: number
-  max: number
-}
-
-/** Everything the rest of the service may ask of PostgreSQL. Resolvers reach it as `ctx.db`. */
-export interface Database {
-  checkHealth(): Promise<HealthCheck>
-  countTables(filter: TableFilter): Promise<number>
-  overview(): Promise<DatabaseOverview>
-  tables(request: TablePageRequest): Promise<TablePage>
-  /** Connections of the query pool, and of the health probe's own one-connection pool. */
-  poolStats(): { queries: PoolStats; health: PoolStats }
-  /** Ends every connection; safe to call twice. */
-  close(): Promise<void>
-  /** `postgresql://user@host:port/database`, for logs: no password, whatever the settings held. */
-  readonly description: string
-}
-
-export function createDatabase(
+/** The Database backed by PostgreSQL: a query pool and the health probe's own one-connection pool. */
+export function createPostgresDatabase(
   settings: ConnectionSettings,
   options: DatabaseOptions,
   logger: Logger,
@@ -88,7 +69,7 @@ export function createDatabase(
       cacheMs: options.healthCacheMs,
     }),
     countTables: createTableCounter(pool),
-    ...createInsight(pool),
+    ...createCatalogQueries(pool),
     poolStats: () => ({ queries: statsOf(pool), health: statsOf(healthPool) }),
     close: () => {
       closing ??= Promise.all([pool.end(), healthPool.end()]).then(() => undefined)

@@ -1,5 +1,5 @@
 import SchemaBuilder from '@pothos/core'
-import type { Database } from '../db/postgres.js'
+import type { Database } from '../db/database.js'
 import type { HealthMonitor } from '../health/monitor.js'
 
 /** What every resolver receives. The database comes through here, never from a module-level client. */
