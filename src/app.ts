@@ -7,7 +7,7 @@ import { GRAPHIQL_ASSETS_PATH } from './graphql/graphiql.js'
 import { createGraphqlServer, GRAPHQL_PATH, type GraphqlServer } from './graphql/yoga.js'
 import type { HealthMonitor } from './health/monitor.js'
 import { createRequestListener } from './http/request-listener.js'
-import { methodNotAllowed, notFound, type RestResponse, send } from './http/respond.js'
+import { methodNotAllowed, notFound, options, type RestResponse, send } from './http/respond.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
@@ -19,7 +19,8 @@ import { getHealth } from './rest/seed-health.js'
 import type { Context } from './schema/builder.js'
 import { schema } from './schema/index.js'
 
-const REST_METHODS = 'GET, HEAD'
+// The seed's Allow header, word for word (Flask lists OPTIONS, HEAD, GET).
+const REST_METHODS = 'OPTIONS, HEAD, GET'
 
 export type AppConfig = Pick<
   Config,
@@ -112,11 +113,12 @@ export function createApp({
     // first, and only the GraphQL path ever reaches yoga.
     if (path === GRAPHQL_PATH) return graphql.handle(req, res)
     if (graphql.graphiql && path.startsWith(GRAPHIQL_ASSETS_PATH)) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed('GET, HEAD'))
       return graphql.graphiql.asset(req, res, path)
     }
     const restRoute = routes[path]
     if (!restRoute) return send(req, res, notFound)
+    if (req.method === 'OPTIONS') return send(req, res, options(REST_METHODS))
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(req, res, methodNotAllowed(REST_METHODS))
     const response = await restRoute(req)
     if (response.error) logUnexpected(response.error, { path }, 'unexpected error answering a REST request')

@@ -113,8 +113,8 @@ describe('the image runtime stage, rehearsed', () => {
     service.child.kill('SIGTERM')
 
     expect(health.status).toBe(200)
-    expect(await health.text()).toBe('{"container":"ctera-app","status":"Healthy!"}')
-    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}$/)
+    expect(await health.text()).toBe('{"container":"ctera-app","status":"Healthy!"}\n')
+    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}\n$/)
     expect(healthyExit).toBe(0)
     expect(unhealthyExit).toBe(1)
     expect(await service.exited).toBe(0)

@@ -167,6 +167,6 @@ describe('production switches', () => {
     const response = await fetch(`${prod.url}/`, { headers: { accept: 'text/html' } })
 
     expect(response.status).toBe(404)
-    expect(await response.text()).toBe('{"error":"Not Found","code":"NOT_FOUND"}')
+    expect(await response.text()).toBe('{"code":"NOT_FOUND","error":"Not Found"}\n')
   })
 })

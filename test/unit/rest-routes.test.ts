@@ -10,7 +10,7 @@ describe('the seed routes over the in-memory database', () => {
 
     expect(response.statusCode).toBe(200)
     expect(response.json()).toEqual({ container: CONTAINER_NAME, status: 'Healthy!' })
-    expect(response.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(response.headers['content-type']).toBe('application/json')
     expect(response.headers['cache-control']).toBe('no-store')
     expect(response.headers.vary).toBe('Accept')
   })
@@ -70,8 +70,29 @@ describe('the seed routes over the in-memory database', () => {
     const response = await app.request({ method: 'HEAD', url: '/number_of_tables' })
 
     expect(response.statusCode).toBe(200)
-    expect(response.headers['content-length']).toBe(String('{"number_of_tables":"3"}'.length))
+    expect(response.headers['content-length']).toBe(String('{"number_of_tables":"3"}\n'.length))
     expect(response.payload).toBe('')
+  })
+
+  it('answers OPTIONS as the seed did: 200, Allow, no body', async () => {
+    const app = appOverMemory()
+
+    const response = await app.request({ method: 'OPTIONS', url: '/number_of_tables' })
+
+    expect(response.statusCode).toBe(200)
+    expect(response.headers.allow).toBe('OPTIONS, HEAD, GET')
+    expect(response.payload).toBe('')
+  })
+
+  it('sends JSON as Flask’s jsonify did: sorted keys and a closing newline', async () => {
+    const app = appOverMemory()
+    app.db.setUnreachable('timeout')
+
+    const response = await app.request('/number_of_tables')
+
+    expect(response.payload).toBe(
+      '{"code":"DATABASE_UNAVAILABLE","error":"The database is unavailable.","reason":"timeout"}\n',
+    )
   })
 
   it('refuses other methods with 405 and Allow, and unknown paths with a JSON 404', async () => {
@@ -81,7 +102,7 @@ describe('the seed routes over the in-memory database', () => {
     const missing = await app.request('/no/such/path?x=1')
 
     expect(post.statusCode).toBe(405)
-    expect(post.headers.allow).toBe('GET, HEAD')
+    expect(post.headers.allow).toBe('OPTIONS, HEAD, GET')
     expect(post.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' })
     expect(missing.statusCode).toBe(404)
     expect(missing.json()).toEqual({ error: 'Not Found', code: 'NOT_FOUND' })
