@@ -1,5 +1,5 @@
+import type { HealthCheck } from '../db/database.js'
 import type { FailureReason } from '../db/errors.js'
-import type { HealthCheck } from '../db/health.js'
 import { Damper } from './damping.js'
 import { NO_POLICY, type PolicyProblem, policyProblem, type ReadinessPolicy } from './policy.js'
 import { Ring } from './ring.js'

@@ -1,6 +1,7 @@
 import type { Config } from '../config.js'
 import type { PoolStats } from '../db/database.js'
 import type { DampingOptions } from './damped-state.js'
+import type { ReadinessPolicy } from './policy.js'
 
 export type DampingConfig = Pick<
   Config,
@@ -23,8 +24,15 @@ export function dampingOptions(config: DampingConfig): DampingOptions {
     warnLatencyMs: config.healthWarnLatencyMs,
     warnPoolPercent: config.healthWarnPoolPercent,
     historySize: config.healthHistorySize,
-    policy: { requirePrimary: config.healthRequirePrimary, maxReplayLagMs: config.healthMaxReplayLagMs },
+    policy: readinessPolicy(config),
   }
+}
+
+/** HEALTH_REQUIRE_PRIMARY and HEALTH_MAX_REPLAY_LAG_MS: both off by default. */
+export function readinessPolicy(
+  config: Pick<DampingConfig, 'healthRequirePrimary' | 'healthMaxReplayLagMs'>,
+): ReadinessPolicy {
+  return { requirePrimary: config.healthRequirePrimary, maxReplayLagMs: config.healthMaxReplayLagMs }
 }
 
 /** Connections of the pool in use, as a share of its maximum, in percent. */

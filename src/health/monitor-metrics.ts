@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
+import type { HealthCheck } from '../db/database.js'
 import type { FailureReason } from '../db/errors.js'
-import type { HealthCheck } from '../db/health.js'
 import type { HealthTransition, UnhealthyReason } from './damped-state.js'
 import type { HealthMonitor } from './monitor.js'
 

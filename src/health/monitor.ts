@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events'
-import type { HealthCheck } from '../db/health.js'
+import type { Database, HealthCheck } from '../db/database.js'
 import type { RoleReport } from '../db/role.js'
 import type { Logger } from '../logger.js'
 import { DampedHealth, type DampingOptions, type HealthTransition, NO_DAMPING } from './damped-state.js'
+import { poolPercent as queryPoolPercent } from './damping-options.js'
 import { logTransition, logWarnChange } from './transition-log.js'
 
 export interface MonitorOptions {
@@ -11,8 +12,6 @@ export interface MonitorOptions {
   staleAfterMs: number
   /** Consecutive checks before the state, readiness or warn changes; history size; readiness policy. */
   damping?: DampingOptions
-  /** The query pool's use, in percent, sampled at each of the monitor's checks (for `warn`). */
-  poolPercent?: () => number
   /** watch() refuses more consumers than this at once (each is a live subscription). */
   maxWatchers?: number
 }
@@ -25,7 +24,7 @@ export class TooManyWatchersError extends Error {
 export interface Readiness {
   ready: boolean
   /** Why not, in a few fixed words; absent when ready. */
-  reason?: 'starting' | 'shutting down' | 'database unreachable' | 'not primary' | 'replica lagging' | 'stale'
+  reason?: 'starting' | 'database unreachable' | 'not primary' | 'replica lagging' | 'stale'
 }
 
 const FIRST_RETRY_MS = 250
@@ -47,16 +46,15 @@ export class HealthMonitor extends EventEmitter {
   lastSuccessAt: Date | undefined
   /** The server's role and lag, from the latest successful check that could tell them. */
   lastRole: RoleReport | undefined
-  private shuttingDown = false
+  /** The judgement and the bounded history of the monitor's own checks. */
+  readonly state: DampedHealth
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private retryMs = FIRST_RETRY_MS
-  /** The judgement and the bounded history of the monitor's own checks. */
-  readonly state: DampedHealth
   private watchers = 0
 
   constructor(
-    private readonly probe: () => Promise<HealthCheck>,
+    private readonly db: Pick<Database, 'checkHealth' | 'poolStats'>,
     private readonly options: MonitorOptions,
     private readonly logger: Logger,
   ) {
@@ -74,17 +72,23 @@ export class HealthMonitor extends EventEmitter {
 
   /** Checks now. Concurrent callers share the probe in flight (the database layer coalesces them). */
   async check(): Promise<HealthCheck> {
-    const report = await this.probe()
+    const report = await this.db.checkHealth()
     this.record(report)
+    return report
+  }
+
+  /** One of the monitor's own checks: it checks, then counts the result toward a change of state. */
+  async checkAndJudge(): Promise<HealthCheck> {
+    const report = await this.check()
+    if (!this.stopped) this.judge(report)
     return report
   }
 
   start(): void {
     if (this.timer || this.stopped) return
     const tick = async () => {
-      const report = await this.check()
+      await this.checkAndJudge()
       if (this.stopped) return
-      this.judge(report)
       // While the database is down, or a change waits for confirmation, look again sooner (backing off to
       // the interval): readiness recovers quickly and a real outage is confirmed in about a second.
       if (this.state.confirming === 1) this.retryMs = FIRST_RETRY_MS
@@ -98,25 +102,15 @@ export class HealthMonitor extends EventEmitter {
     this.timer.unref()
   }
 
-  /** Readiness turns false at once and stays false; liveness is unaffected. */
-  beginShutdown(): void {
-    this.shuttingDown = true
-  }
-
-  get isShuttingDown(): boolean {
-    return this.shuttingDown
-  }
-
   /** Stops the background checks and ends every live subscription. */
   stop(): void {
     this.stopped = true
-    this.beginShutdown()
     clearTimeout(this.timer)
     this.emit('close')
   }
 
+  /** The database's part of readiness (the lifecycle adds "shutting down": src/rest/probes.ts). */
   readiness(now = Date.now()): Readiness {
-    if (this.shuttingDown) return { ready: false, reason: 'shutting down' }
     if (this.state.healthy === undefined) return { ready: false, reason: 'starting' }
     if (!this.state.healthy) {
       const reason = this.state.reason
@@ -189,15 +183,16 @@ export class HealthMonitor extends EventEmitter {
     if (report === previous || (previous && report.checkedAt < previous.checkedAt)) return
     this.latest = report
     if (report.healthy) this.lastSuccessAt = report.checkedAt
-    if (report.healthy && report.role)
+    if (report.healthy && report.role) {
       this.lastRole = { role: report.role, replayLagSeconds: report.replayLagSeconds }
+    }
     this.emit('report', report)
   }
 
   /** The monitor's own checks only: each one counts toward a change of state, logged once when it happens. */
   private judge(report: HealthCheck): void {
     const previousReason = this.state.reason
-    const poolPercent = this.options.poolPercent?.() ?? 0
+    const poolPercent = queryPoolPercent(this.db.poolStats().queries)
     const { transition, warnChanges } = this.state.observe(report, poolPercent)
     for (const change of warnChanges) {
       logWarnChange(this.logger, change, { latencyMs: report.latencyMs, poolPercent }, this.options.damping)

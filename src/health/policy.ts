@@ -1,4 +1,4 @@
-import type { HealthCheck } from '../db/health.js'
+import type { HealthCheck } from '../db/database.js'
 
 /** Opt-in readiness rules about the server's role; both off by default. */
 export interface ReadinessPolicy {

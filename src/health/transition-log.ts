@@ -1,4 +1,4 @@
-import type { HealthCheck } from '../db/health.js'
+import type { HealthCheck } from '../db/database.js'
 import type { Logger } from '../logger.js'
 import type { DampingOptions, HealthTransition, UnhealthyReason, WarnCause } from './damped-state.js'
 

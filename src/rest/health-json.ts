@@ -1,8 +1,8 @@
-import type { PoolStats } from '../db/database.js'
-import type { HealthCheck } from '../db/health.js'
+import type { Database, HealthCheck, PoolStats } from '../db/database.js'
 import type { DampedHealth } from '../health/damped-state.js'
+import type { HealthMonitor } from '../health/monitor.js'
 import { policyProblem, type ReadinessPolicy } from '../health/policy.js'
-import type { RestResponse } from './respond.js'
+import type { RestResponse } from '../http/respond.js'
 
 export const HEALTH_JSON = 'application/health+json'
 
@@ -18,6 +18,15 @@ type Status = 'pass' | 'warn' | 'fail'
 
 /** Entries of each history list shown with HEALTH_DETAILS; GraphQL's healthHistory pages through all of them. */
 const HISTORY_SHOWN = 10
+
+/** GET /healthz, and GET /health asking for health+json: checks now, through the monitor. */
+export async function getHealthJson(
+  monitor: HealthMonitor,
+  db: Pick<Database, 'poolStats'>,
+  options: HealthJsonOptions,
+): Promise<RestResponse> {
+  return healthJson(await monitor.check(), db.poolStats().queries, monitor.state, options)
+}
 
 /**
  * The detailed report in the IETF "Health Check Response Format for HTTP APIs" draft

@@ -1,4 +1,4 @@
-import type { HealthCheck } from '../db/health.js'
+import type { HealthCheck } from '../db/database.js'
 import type { HealthTransition } from '../health/damped-state.js'
 import type { Ring } from '../health/ring.js'
 import { builder } from './builder.js'

@@ -16,7 +16,7 @@ beforeAll(async () => {
   })
   client = new GraphQLClient(`${service.url}/graphql`)
   const deadline = Date.now() + 20_000
-  while (service.app.monitor.state.checks.lastSequence < 12 && Date.now() < deadline) {
+  while (service.monitor.state.checks.lastSequence < 12 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 })

@@ -98,10 +98,10 @@ describe('GET /metrics', () => {
     const before = await scrape()
     await postgres.server.stop()
     // The monitor's confirmed state, not readiness: the stale cap can turn readiness first at this interval.
-    await until(async () => service.app.monitor.state.healthy === false)
+    await until(async () => service.monitor.state.healthy === false)
     const down = await scrape()
     await postgres.server.start()
-    await until(async () => service.app.monitor.state.healthy === true, 10_000)
+    await until(async () => service.monitor.state.healthy === true, 10_000)
     const up = await scrape()
     const transitions = (text: string, labels: string) =>
       sample(text, 'db_health_transitions_total', labels) ?? 0

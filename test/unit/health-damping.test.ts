@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { HealthCheck } from '../../src/db/health.js'
+import type { HealthCheck } from '../../src/db/database.js'
 import { DampedHealth, type DampingOptions, NO_DAMPING } from '../../src/health/damped-state.js'
 import { Damper } from '../../src/health/damping.js'
 import { policyProblem } from '../../src/health/policy.js'

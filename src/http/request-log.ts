@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Logger } from './logger.js'
-import type { Metrics } from './metrics.js'
-import { type ServerSpan, startServerSpan } from './telemetry/spans.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import { type ServerSpan, startServerSpan } from '../telemetry/spans.js'
 
 // Orchestrators and Prometheus call these every few seconds: logged at debug level, not info.
 const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics'])
