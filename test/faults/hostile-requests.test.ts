@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type ServiceProcess, startServiceProcess } from '../support/process.js'
+import { MAIN, PRODUCTION_NODE_FLAGS, type ServiceProcess, startServiceProcess } from '../support/process.js'
 
 const postgres = inject('postgres')
 let service: ServiceProcess
@@ -10,7 +10,12 @@ let port: number
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  ;({ service, port, stop } = await startServiceProcess(postgres.app))
+  // As `npm start` and the image run it: its memory is part of what is measured.
+  ;({ service, port, stop } = await startServiceProcess(
+    postgres.app,
+    {},
+    { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
+  ))
 }, 60_000)
 afterAll(() => stop?.())
 
