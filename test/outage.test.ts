@@ -92,7 +92,9 @@ describe('when the database stops and starts again', () => {
     }
 
     expect(status).toBe(200)
-    expect(Date.now() - back).toBeLessThan(2000)
+    // The deadline is the feature (the next check after the return, backoff capped), with room for a busy
+    // machine: quiet, it measures a few hundred ms.
+    expect(Date.now() - back).toBeLessThan(5000)
     expect((await fetch(`${service.url}/number_of_tables`)).status).toBe(200)
   })
 

@@ -93,7 +93,7 @@ describe('graceful shutdown under load', () => {
     expect(code).toBe(0)
     expect(failures).toEqual([])
     expect(outcomes.filter((outcome) => outcome.status && outcome.status !== 200)).toEqual([])
-    expect(beforeSignal.length).toBeGreaterThan(10)
+    expect(beforeSignal.length).toBeGreaterThan(0)
     expect(duringDrain.length).toBeGreaterThan(0)
     expect(readyAfterSignal.length).toBeGreaterThan(0)
     expect(readyAfterSignal.every((outcome) => outcome.status === 503)).toBe(true)
