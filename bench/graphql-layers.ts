@@ -18,21 +18,22 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens'
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations'
 import { execute, parse, type ValidationRule } from 'graphql'
 import { createYoga, type Plugin, type YogaServerOptions } from 'graphql-yoga'
-import { createApp } from '../src/app.js'
 import { type ConnectionSettings, loadConfig } from '../src/config.js'
-import { corsOptions, useVaryOrigin } from '../src/cors.js'
-import { createDatabase, type Database } from '../src/db/database.js'
+import type { Database } from '../src/db/database.js'
+import { createPostgresDatabase } from '../src/db/postgres.js'
 import { createErrorLog } from '../src/error-log.js'
-import { useBadRequests } from '../src/graphql-bad-requests.js'
-import { createParseCaches } from '../src/graphql-cache.js'
-import { GRAPHQL_LIMITS } from '../src/graphql-limits.js'
-import { useGraphqlMetrics } from '../src/graphql-metrics.js'
-import { throughputOptions } from '../src/graphql-throughput.js'
+import { useBadRequests } from '../src/graphql/bad-requests.js'
+import { corsOptions, useVaryOrigin } from '../src/graphql/cors.js'
+import { GRAPHQL_LIMITS } from '../src/graphql/limits.js'
+import { useGraphqlMetrics } from '../src/graphql/metrics.js'
+import { createParseCaches } from '../src/graphql/parse-cache.js'
+import { createGraphqlServer } from '../src/graphql/yoga.js'
 import { HealthMonitor } from '../src/health/monitor.js'
 import { createLogger } from '../src/logger.js'
 import { createMetrics } from '../src/metrics.js'
 import type { Context } from '../src/schema/builder.js'
 import { schema } from '../src/schema/index.js'
+import { useGraphqlTracing } from '../src/telemetry/graphql-spans.js'
 import { median, type Spread, spread } from './stats.js'
 
 export const LAYER_QUERY = '{ health { status } }'
@@ -65,7 +66,7 @@ interface Changes {
 
 /**
  * The yoga options of src/app.ts, written out so that each part can be switched alone. The first row
- * of the table runs the service's own yoga (createApp) beside this copy, so the two cannot drift apart
+ * of the table runs the service's own yoga (createGraphqlServer) beside this copy, so the two cannot drift apart
  * unnoticed.
  */
 function serviceLikeOptions(
@@ -106,6 +107,7 @@ function serviceLikeOptions(
   })
   if (!without.has('suggestions')) plugins.push(blockFieldSuggestionsPlugin())
   if (changes.metrics !== false) plugins.push(useGraphqlMetrics(metrics.registry))
+  plugins.push(useGraphqlTracing())
   if (changes.badRequests !== false) plugins.push(useBadRequests())
   plugins.push(useVaryOrigin([]))
   if (changes.persisted) plugins.push(persistedOperations())
@@ -129,7 +131,7 @@ function serviceLikeOptions(
     cors: corsOptions([]),
     batching: false,
     parserAndValidationCache: createParseCaches(),
-    ...throughputOptions,
+    maxRequestBodySize: false,
     ...changes.yoga,
     plugins,
   }
@@ -185,11 +187,17 @@ const BEFORE: Changes['yoga'] = {
 
 export const VARIANTS: Variant[] = [
   {
-    name: 'the service: createApp’s yoga',
-    build: ({ db }) => {
+    name: 'the service: createGraphqlServer (src/graphql/yoga.ts)',
+    build: ({ db, monitor }) => {
       const logger = createLogger('info', { write: () => {} })
-      const app = createApp({ config: { ...loadConfig({ NODE_ENV: 'production' }) }, db, logger })
-      return { fetch: (text) => post(app.yoga.fetch, text), dispose: () => app.dispose() }
+      const yoga = createGraphqlServer({
+        config: loadConfig({ NODE_ENV: 'production' }),
+        context: () => ({ db, monitor, containerName: 'bench', showDetails: false }),
+        registry: createMetrics(db, monitor).registry,
+        logger,
+        logUnexpected: createErrorLog(logger),
+      })
+      return { fetch: (text) => post(yoga.fetch, text), dispose: () => Promise.resolve(yoga.dispose()) }
     },
   },
   yogaVariant('the same options, rebuilt here (the baseline below)', {}),
@@ -288,12 +296,8 @@ export async function measureGraphqlLayers(
   options: LayerOptions,
 ): Promise<LayerRow[]> {
   const logger = createLogger('silent')
-  const db = createDatabase(settings, loadConfig({}), logger)
-  const monitor = new HealthMonitor(
-    () => db.checkHealth(),
-    { intervalMs: 5000, staleAfterMs: 15_000 },
-    logger,
-  )
+  const db = createPostgresDatabase(settings, loadConfig({}), logger)
+  const monitor = new HealthMonitor(db, { intervalMs: 5000, staleAfterMs: 15_000 }, logger)
   const defaultBody = JSON.stringify({ query: LAYER_QUERY })
   const built = VARIANTS.map((variant) => ({ variant, server: variant.build({ db, monitor }) }))
   const samples = built.map(() => [] as number[])

@@ -7,14 +7,14 @@
 import { createServer } from 'node:http'
 import { createHandler } from 'graphql-http/lib/use/http'
 import { loadConfig } from '../src/config.js'
-import { createDatabase } from '../src/db/database.js'
+import { createPostgresDatabase } from '../src/db/postgres.js'
 import { HealthMonitor } from '../src/health/monitor.js'
 import { createLogger } from '../src/logger.js'
 import type { Context } from '../src/schema/builder.js'
 import { schema } from '../src/schema/index.js'
 
 const logger = createLogger('silent')
-const db = createDatabase(
+const db = createPostgresDatabase(
   {
     host: process.env.PGHOST ?? '127.0.0.1',
     port: Number(process.env.PGPORT),
@@ -25,7 +25,7 @@ const db = createDatabase(
   loadConfig({}),
   logger,
 )
-const monitor = new HealthMonitor(() => db.checkHealth(), { intervalMs: 5000, staleAfterMs: 15_000 }, logger)
+const monitor = new HealthMonitor(db, { intervalMs: 5000, staleAfterMs: 15_000 }, logger)
 const handler = createHandler({
   schema,
   context: () => ({ db, monitor, containerName: 'peer', showDetails: false }) satisfies Context,

@@ -15,7 +15,7 @@ import type { ConnectionSettings } from '../src/config.js'
 import { findFreePort } from '../src/net/free-port.js'
 import { graphqlFindings } from './graphql-findings.js'
 import { measureGraphqlLayers } from './graphql-layers.js'
-import { startMeasuredPostgres } from './postgres.js'
+import { healthQueryCount, startMeasuredPostgres } from './postgres.js'
 import { type Spread, spread } from './stats.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -213,14 +213,6 @@ function residentMegabytes(pid: number): Promise<number> {
   })
 }
 
-/** How many health probe queries (`SELECT 1`, normalised to `SELECT $1`) the database has run. */
-async function probeQueries(admin: pg.Client): Promise<number> {
-  const result = await admin.query(
-    "SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query IN ('SELECT $1', 'SELECT 1')",
-  )
-  return Number(result.rows[0].n)
-}
-
 async function ensureTables(admin: pg.Client, count: number): Promise<number> {
   await admin.query('CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION ctera')
   const existing = Number(
@@ -383,11 +375,11 @@ async function main(): Promise<void> {
     }> = []
     for (const c of PROBE_CONCURRENCY) {
       const measure = async (url: string) => {
-        const before = await probeQueries(admin)
+        const before = await healthQueryCount(admin)
         const started = performance.now()
         const result = await load(`${url}/health`, c)
         const seconds = (performance.now() - started) / 1000
-        return { rps: result.requestsPerSecond, dbQps: ((await probeQueries(admin)) - before) / seconds }
+        return { rps: result.requestsPerSecond, dbQps: ((await healthQueryCount(admin)) - before) / seconds }
       }
       const serviceSide: Array<{ rps: number; dbQps: number }> = []
       const floorSide: Array<{ rps: number; dbQps: number }> = []

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXAMPLE_QUERY } from '../../src/app.js'
+import { EXAMPLE_QUERY } from '../../src/graphql/yoga.js'
 import type { TestPostgres } from '../support/postgres.js'
 import { CONTAINER_NAME, type RunningService, startServiceOnOwnPostgres } from '../support/service.js'
 

@@ -1,9 +1,8 @@
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { throughputOptions } from '../../src/graphql-throughput.js'
 import { type RunningService, startService } from '../support/service.js'
 
-// Yoga does not count body bytes here (src/graphql-throughput.ts): the HTTP layer's rule, a declared
+// Yoga does not count body bytes here (maxRequestBodySize: false in src/graphql/yoga.ts): the HTTP layer's rule, a declared
 // Content-Length within GRAPHQL_MAX_BODY_BYTES, is the only one. These requests try to get more past it.
 const postgres = inject('postgres')
 const LIMIT = 2000
@@ -40,10 +39,6 @@ function post(headers: string, body: string): string {
 }
 
 describe('the body limit without yoga’s own count', () => {
-  it('is really off in yoga, so this file is what guards it', () => {
-    expect(throughputOptions.maxRequestBodySize).toBe(false)
-  })
-
   it('reads only the declared length: a larger body behind a small Content-Length never reaches GraphQL', async () => {
     const query = '{"query":"{ health { status } }"}'
     const smuggled = `${query}${'{"query":"{ health { status } }"}'.repeat(200)}`

@@ -1,8 +1,8 @@
 import { Agent, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { REFUSED_BODY_DRAIN_BYTES } from '../../src/rest/body-limit.js'
-import { seedJson } from '../../src/rest/respond.js'
+import { REFUSED_BODY_DRAIN_BYTES } from '../../src/http/graphql-body-limit.js'
+import { seedJson } from '../../src/http/respond.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')

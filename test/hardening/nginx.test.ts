@@ -1,6 +1,6 @@
 import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { seedJson } from '../../src/rest/respond.js'
+import { seedJson } from '../../src/http/respond.js'
 import { type Certificates, makeCertificates } from '../support/certificates.js'
 import { type RunningNginx, startNginx } from '../support/nginx.js'
 import { opensslHandshake } from '../support/openssl-handshake.js'

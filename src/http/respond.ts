@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { acceptsGzip } from '../compression.js'
+import { acceptsGzip } from './compression.js'
 
 /** A REST answer before it is written: the shims return these, app.ts writes them. */
 export interface RestResponse {

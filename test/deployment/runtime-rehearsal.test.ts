@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findFreePort } from '../../src/db/embedded.js'
+import { findFreePort } from '../../src/net/free-port.js'
 import { envOf, execForm, flags, ROOT, readStages, withKeyword, words } from '../support/dockerfile.js'
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
 import { readableByNobody, spawnService } from '../support/process.js'
