@@ -245,6 +245,14 @@ async function main(): Promise<void> {
   const password = db.password ?? ''
   const serverVersion = (await admin.query('SHOW server_version')).rows[0].server_version as string
   const children: ChildProcess[] = []
+  // Ctrl-C or a kill stops what was started (the service, the floor, the peer and PostgreSQL) first.
+  const interrupted = () => {
+    void Promise.allSettled(children.map(stop))
+      .then(() => postgres.stop())
+      .finally(() => process.exit(130))
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
   const pgEnv = {
     PATH: process.env.PATH ?? '',
     PGHOST: db.host,
