@@ -554,8 +554,8 @@ async function main(): Promise<void> {
       '',
       '```sh',
       'npm install',
-      'npm run bench            # about 12 minutes; rewrites BENCHMARKS.md',
-      'npm run bench -- --smoke # under a minute; proves it works, writes to a temporary file',
+      'npm run bench            # about 10 minutes; rewrites BENCHMARKS.md',
+      'npm run bench -- --smoke # under two minutes; proves it works, writes to a temporary file',
       '```',
       '',
     ]
