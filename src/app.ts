@@ -9,6 +9,8 @@ import { useBadRequests } from './graphql-bad-requests.js'
 import { createParseCaches } from './graphql-cache.js'
 import { graphqlLimits } from './graphql-limits.js'
 import { useGraphqlMetrics } from './graphql-metrics.js'
+import { useMultipartSubscriptions } from './graphql-multipart-subscriptions.js'
+import { useRefuseSingleConnectionMode } from './graphql-sse-single-connection.js'
 import { HealthMonitor } from './health/monitor.js'
 import { createInFlightLimit } from './in-flight-limit.js'
 import type { Logger } from './logger.js'
@@ -129,6 +131,10 @@ export function createApp({ config, db, logger, version = '0.0.0' }: AppDependen
       useGraphqlMetrics(metrics.registry),
       useBadRequests(),
       useVaryOrigin(config.corsOrigins),
+      useMultipartSubscriptions((error) =>
+        logUnexpected(error, {}, 'unexpected error in a multipart subscription stream'),
+      ),
+      useRefuseSingleConnectionMode(),
     ],
   })
 
