@@ -100,8 +100,8 @@ describe('with an external database and the password in a file', () => {
     const code = await service.exited
 
     expect(health.status).toBe(200)
-    expect(await health.text()).toBe('{"container":"main-test","status":"Healthy!"}')
-    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}$/)
+    expect(await health.text()).toBe('{"container":"main-test","status":"Healthy!"}\n')
+    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}\n$/)
     expect(code).toBe(0)
     expect(using.embedded).toBe(false)
     expect(service.stdout.join('\n')).not.toContain('embedded PostgreSQL')

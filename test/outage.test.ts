@@ -33,8 +33,8 @@ describe('when the database stops and starts again', () => {
     const response = await fetch(`${service.url}/health`)
 
     expect(response.status).toBe(503)
-    expect(await response.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Unhealthy"}`)
-    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(await response.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Unhealthy"}\n`)
+    expect(response.headers.get('content-type')).toBe('application/json')
     expect(response.headers.get('cache-control')).toBe('no-store')
   })
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { HealthCheck } from '../db/health.js'
+import type { Database, HealthCheck } from '../db/database.js'
 import type { Logger } from '../logger.js'
 
 export interface MonitorOptions {
@@ -18,7 +18,7 @@ export class TooManyWatchersError extends Error {
 export interface Readiness {
   ready: boolean
   /** Why not, in a few fixed words; absent when ready. */
-  reason?: 'starting' | 'shutting down' | 'database unreachable' | 'stale'
+  reason?: 'starting' | 'database unreachable' | 'stale'
 }
 
 const FIRST_RETRY_MS = 250
@@ -35,14 +35,13 @@ const MAX_QUEUED_TRANSITIONS = 100
 export class HealthMonitor extends EventEmitter {
   latest: HealthCheck | undefined
   lastSuccessAt: Date | undefined
-  private shuttingDown = false
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private retryMs = FIRST_RETRY_MS
   private watchers = 0
 
   constructor(
-    private readonly probe: () => Promise<HealthCheck>,
+    private readonly db: Pick<Database, 'checkHealth'>,
     private readonly options: MonitorOptions,
     private readonly logger: Logger,
   ) {
@@ -59,7 +58,7 @@ export class HealthMonitor extends EventEmitter {
 
   /** Checks now. Concurrent callers share the probe in flight (the database layer coalesces them). */
   async check(): Promise<HealthCheck> {
-    const report = await this.probe()
+    const report = await this.db.checkHealth()
     this.record(report)
     return report
   }
@@ -79,25 +78,15 @@ export class HealthMonitor extends EventEmitter {
     this.timer.unref()
   }
 
-  /** Readiness turns false at once and stays false; liveness is unaffected. */
-  beginShutdown(): void {
-    this.shuttingDown = true
-  }
-
-  get isShuttingDown(): boolean {
-    return this.shuttingDown
-  }
-
   /** Stops the background checks and ends every live subscription. */
   stop(): void {
     this.stopped = true
-    this.beginShutdown()
     clearTimeout(this.timer)
     this.emit('close')
   }
 
+  /** The database's part of readiness (the lifecycle adds "shutting down": src/rest/probes.ts). */
   readiness(now = Date.now()): Readiness {
-    if (this.shuttingDown) return { ready: false, reason: 'shutting down' }
     if (!this.latest) return { ready: false, reason: 'starting' }
     if (!this.latest.healthy) return { ready: false, reason: 'database unreachable' }
     if (!this.lastSuccessAt || now - this.lastSuccessAt.getTime() > this.options.staleAfterMs) {

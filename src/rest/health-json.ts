@@ -1,6 +1,6 @@
-import type { PoolStats } from '../db/database.js'
-import type { HealthCheck } from '../db/health.js'
-import type { RestResponse } from './respond.js'
+import type { Database, HealthCheck, PoolStats } from '../db/database.js'
+import type { HealthMonitor } from '../health/monitor.js'
+import type { RestResponse } from '../http/respond.js'
 
 export const HEALTH_JSON = 'application/health+json'
 
@@ -14,6 +14,15 @@ export interface HealthJsonOptions {
 }
 
 type Status = 'pass' | 'warn' | 'fail'
+
+/** GET /healthz, and GET /health asking for health+json: checks now, through the monitor. */
+export async function getHealthJson(
+  monitor: HealthMonitor,
+  db: Pick<Database, 'poolStats'>,
+  options: HealthJsonOptions,
+): Promise<RestResponse> {
+  return healthJson(await monitor.check(), db.poolStats().queries, options)
+}
 
 /**
  * The detailed report in the IETF "Health Check Response Format for HTTP APIs" draft

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql'
-import type { HealthCheck } from '../db/health.js'
+import type { HealthCheck } from '../db/database.js'
 import { TooManyWatchersError } from '../health/monitor.js'
 import { builder } from './builder.js'
 

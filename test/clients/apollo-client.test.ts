@@ -78,9 +78,9 @@ describe('Apollo Client (@apollo/client, default HttpLink)', () => {
     const down = await live.next()
     await postgres.server.start()
     const up = await live.next()
-    const watchersWhileSubscribed = service.app.monitor.watcherCount
+    const watchersWhileSubscribed = service.monitor.watcherCount
     live.subscription.unsubscribe()
-    await until(() => service.app.monitor.watcherCount === 0)
+    await until(() => service.monitor.watcherCount === 0)
 
     // Apollo's cache adds __typename to every selection.
     const health = (healthy: boolean, status: string) => ({
@@ -91,7 +91,7 @@ describe('Apollo Client (@apollo/client, default HttpLink)', () => {
     expect(up).toEqual(health(true, 'Healthy!'))
     expect(live.ended).toBeUndefined()
     expect(watchersWhileSubscribed).toBe(1)
-    expect(service.app.monitor.watcherCount).toBe(0)
+    expect(service.monitor.watcherCount).toBe(0)
   })
 
   it('is held to GRAPHQL_MAX_SUBSCRIPTIONS like any stream: a second one is refused with TOO_MANY_SUBSCRIPTIONS', async () => {
@@ -128,10 +128,11 @@ describe("Apollo's multipart subscription protocol on the wire", () => {
       text += decoder.decode(chunk.value)
       if (text.includes('"payload"')) break
     }
-    await until(() => service.app.monitor.watcherCount === 1)
-    await service.app.dispose() // as at shutdown: live subscriptions end
+    await until(() => service.monitor.watcherCount === 1)
+    const stopping = service.stop('test') // live subscriptions end at shutdown
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
       text += decoder.decode(chunk.value)
+    await stopping
 
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toBe(

@@ -109,7 +109,8 @@ describe('GraphiQL views', () => {
     )
 
     expect(livez.length).toBeGreaterThan(3)
-    // Kubernetes' liveness probe gives up after 2 s; a quarter of that is a generous bound on this machine.
-    expect(slowest).toBeLessThan(500)
+    // The deadline is the feature: Kubernetes' liveness probe (deploy/k8s) gives up after 2 s. Before the
+    // fix, views made /livez wait about 9 s; the fix keeps it at tens of ms on a quiet machine.
+    expect(slowest).toBeLessThan(2000)
   }, 120_000)
 })

@@ -81,7 +81,7 @@ describe('health means a new connection can be had now', () => {
     cleanups.push(() => void process.kill(pid, 'SIGCONT'))
     const existingStillAnswers = await existing.query('SELECT 1 AS one')
     const unhealthyAfter = await until(503, 10_000)
-    const reason = service.app.monitor.latest?.reason
+    const reason = service.monitor.latest?.reason
     process.kill(pid, 'SIGCONT')
     const healthyAfter = await until(200, 10_000)
     console.log(
@@ -122,7 +122,7 @@ describe('health means a new connection can be had now', () => {
     const tables = await fetch(`${service.url}/number_of_tables`)
 
     const unhealthyAfter = await until(503, 10_000)
-    const reason = service.app.monitor.latest?.reason
+    const reason = service.monitor.latest?.reason
     filling = false
     await filler
     const heldCount = held.length

@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { findFreePort } from '../../src/db/embedded.js'
+import { findFreePort } from '../../src/net/free-port.js'
 import { lockedTable, slowRequest } from '../support/postgres.js'
 import { CONTAINER_NAME, type RunningService, startService } from '../support/service.js'
 import { startSlowProxy } from '../support/slow-proxy.js'
 
 const postgres = inject('postgres')
+const packageVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
 const services: RunningService[] = []
 let healthy: RunningService
 
@@ -123,8 +127,8 @@ describe('health+json (IETF health check response format)', () => {
     expect(body).toMatchObject({
       status: 'fail',
       output: 'connection refused',
-      version: '1',
-      releaseId: '1.2.3',
+      version: packageVersion.split('.')[0],
+      releaseId: packageVersion,
     })
   })
 })

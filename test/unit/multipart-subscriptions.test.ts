@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { prefersMultipart } from '../../src/graphql-multipart-subscriptions.js'
+import { prefersMultipart } from '../../src/graphql/multipart-subscriptions.js'
 
 describe('prefersMultipart: which clients get subscriptions in Apollo multipart form', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Logger } from './logger.js'
-import type { Metrics } from './metrics.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
 
 // Orchestrators and Prometheus call these every few seconds: logged at debug level, not info.
 const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics'])
