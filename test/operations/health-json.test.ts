@@ -53,6 +53,7 @@ describe('health+json (IETF health check response format)', () => {
       },
     })
     expect(body.checks['postgresql:responseTime'][0].observedValue).toBeGreaterThan(0)
+    expect(response.text).not.toContain('output') // the draft: omitted on pass
   })
 
   it('leaves the seed body for other clients, including ones that refuse health+json', async () => {
@@ -61,6 +62,8 @@ describe('health+json (IETF health check response format)', () => {
       'application/json',
       '*/*',
       'application/health+json;q=0, application/json',
+      // Quality values decide: this client prefers plain JSON.
+      'application/health+json;q=0.9, application/json',
     ]) {
       const response = await get(`${healthy.url}/health`, accept)
 
@@ -87,6 +90,7 @@ describe('health+json (IETF health check response format)', () => {
     expect(body.status).toBe('warn')
     expect(body.checks['postgresql:responseTime'][0].status).toBe('warn')
     expect(body.checks['postgresql:responseTime'][0].observedValue).toBeGreaterThan(10)
+    expect(body.output).toMatch(/^the check took [\d.]+ ms, more than 10 ms$/)
   })
 
   it('says warn when pool use crosses HEALTH_WARN_POOL_PERCENT', async () => {
@@ -104,7 +108,11 @@ describe('health+json (IETF health check response format)', () => {
     const body = JSON.parse(response.text)
     expect(response.status).toBe(200)
     expect(body.status).toBe('warn')
-    expect(body.checks['postgresql:connections'][0]).toMatchObject({ status: 'warn', observedValue: 1 })
+    expect(body.checks['postgresql:connections'][0]).toMatchObject({
+      status: 'warn',
+      observedValue: 1,
+      output: '1 of 1 query pool connections in use, 100 % or more',
+    })
   })
 
   it('says fail with 503 when the database is down, and hides the reason and versions by default', async () => {
@@ -114,9 +122,21 @@ describe('health+json (IETF health check response format)', () => {
     const body = JSON.parse(response.text)
 
     expect(response.status).toBe(503)
-    expect(body.status).toBe('fail')
-    expect(body.checks['postgresql:responseTime'][0].status).toBe('fail')
-    expect(response.text).not.toMatch(/connection refused|version|releaseId|output/)
+    expect(body).toMatchObject({ status: 'fail', output: 'The database is unavailable.' })
+    // No response time is observed when no response came, and no check passes while the whole fails.
+    expect(body.checks['postgresql:responseTime']).toEqual([
+      {
+        componentType: 'datastore',
+        status: 'fail',
+        time: expect.any(String),
+        output: 'The database is unavailable.',
+      },
+    ])
+    expect(body.checks['postgresql:connections'][0]).toMatchObject({
+      status: 'fail',
+      observedUnit: 'connections',
+    })
+    expect(response.text).not.toMatch(/connection refused|version|releaseId/)
   })
 
   it('shows the reason and versions when HEALTH_DETAILS is on', async () => {

@@ -15,46 +15,85 @@ const pool = (inUse: number): PoolStats => ({ total: inUse, idle: 0, waiting: 0,
 const body = (response: { text?: string }) => JSON.parse(response.text ?? '')
 
 describe('healthJson', () => {
-  it('passes with 200 when the database answers fast and the pool has room', () => {
+  it('passes with 200 when the database answers fast and the pool has room, with no output anywhere', () => {
     const response = healthJson(healthy, pool(1), options)
 
     expect(response.status).toBe(200)
     expect(response.headers).toEqual({ 'content-type': HEALTH_JSON })
     expect(body(response)).toMatchObject({ status: 'pass', serviceId: 'c1' })
+    // draft-inadarei-api-health-check: output "SHOULD be omitted for pass".
+    expect(response.text).not.toContain('output')
   })
 
-  it('warns (still 200) on a slow answer or a pool filled to the threshold', () => {
+  it('warns (still 200) on a slow answer or a pool filled to the threshold, and says why', () => {
     const slow = healthJson({ ...healthy, latencyMs: 501 }, pool(1), options)
     const full = healthJson(healthy, pool(8), options)
 
     expect([slow.status, full.status]).toEqual([200, 200])
-    expect(body(slow).status).toBe('warn')
-    expect(body(slow).checks['postgresql:responseTime'][0].status).toBe('warn')
-    expect(body(full).status).toBe('warn')
-    expect(body(full).checks['postgresql:connections'][0]).toMatchObject({ status: 'warn', observedValue: 8 })
+    expect(body(slow)).toMatchObject({ status: 'warn', output: 'the check took 501 ms, more than 500 ms' })
+    expect(body(slow).checks['postgresql:responseTime'][0]).toMatchObject({
+      status: 'warn',
+      output: 'the check took 501 ms, more than 500 ms',
+    })
+    expect(body(slow).checks['postgresql:connections'][0]).not.toHaveProperty('output')
+    expect(body(full)).toMatchObject({
+      status: 'warn',
+      output: '8 of 10 query pool connections in use, 80 % or more',
+    })
+    expect(body(full).checks['postgresql:connections'][0]).toMatchObject({
+      status: 'warn',
+      observedValue: 8,
+      output: '8 of 10 query pool connections in use, 80 % or more',
+    })
   })
 
-  it('fails with 503 when the database does not answer; the reason only with details on', () => {
+  it('fails with 503 when the database does not answer: no response time, every check fails', () => {
+    const down: HealthCheck = { ...healthy, healthy: false, latencyMs: 2000, reason: 'timeout' }
+
+    const response = healthJson(down, pool(0), options)
+    const { checks, ...top } = body(response)
+
+    expect(response.status).toBe(503)
+    expect(top).toMatchObject({ status: 'fail', output: 'The database is unavailable.' })
+    // The 2,000 ms it took to give up is not the database's response time.
+    expect(checks['postgresql:responseTime']).toEqual([
+      {
+        componentType: 'datastore',
+        status: 'fail',
+        time: '1970-01-01T00:00:00.000Z',
+        output: 'The database is unavailable.',
+      },
+    ])
+    expect(checks['postgresql:connections'][0]).toMatchObject({ status: 'fail', observedValue: 0 })
+    expect(response.text).not.toMatch(/timeout|version|releaseId|2000/)
+  })
+
+  it('names the reason, and the versions, only with details on', () => {
     const down: HealthCheck = { ...healthy, healthy: false, reason: 'connection refused' }
 
-    const plain = healthJson(down, pool(0), options)
-    const detailed = healthJson(down, pool(0), { ...options, details: true })
+    const detailed = body(healthJson(down, pool(0), { ...options, details: true }))
 
-    expect(plain.status).toBe(503)
-    expect(body(plain).status).toBe('fail')
-    expect(plain.text).not.toMatch(/connection refused|version|releaseId|output/)
-    expect(body(detailed)).toMatchObject({ output: 'connection refused', version: '2', releaseId: '2.3.4' })
+    expect(detailed).toMatchObject({ output: 'connection refused', version: '2', releaseId: '2.3.4' })
+    expect(detailed.checks['postgresql:responseTime'][0].output).toBe('connection refused')
   })
 })
 
 describe('wantsHealthJson', () => {
   it.each([
     ['application/health+json', true],
-    ['application/json, application/health+json;q=0.5', true],
     ['APPLICATION/HEALTH+JSON', true],
+    ['application/json;q=0.5, application/health+json', true],
+    ['application/health+json, */*', true], // a tie goes to the type the client named
+    ['application/health+json;q=0.9, application/*;q=0.8', true],
+    ['application/json;q=0.8, application/*, application/health+json;q=0.9', true], // json's own range decides
+    ['application/health+json;q=0.9, application/json', false], // quality values are honoured
+    ['application/json, application/health+json;q=0.5', false],
+    ['application/health+json;q=0.5, */*', false],
     ['application/health+json;q=0, application/json', false],
     ['application/health+json; q=0.000', false],
+    ['application/health+json;q=abc', false],
     ['*/*', false],
+    ['application/*', false],
     [undefined, false],
   ])('%s -> %s', (accept, wanted) => {
     expect(wantsHealthJson(accept)).toBe(wanted)
