@@ -11,9 +11,9 @@ import { methodNotAllowed, notFound, options, type RestResponse, send } from './
 import type { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
+import { getApiDescription } from './rest/api-description.js'
 import { getHealthJson, wantsHealthJson } from './rest/health-json.js'
 import { getNumberOfTables } from './rest/number-of-tables.js'
-import { openApiDocument } from './rest/openapi.js'
 import { getLiveness, getReadiness } from './rest/probes.js'
 import { getHealth } from './rest/seed-health.js'
 import type { Context } from './schema/builder.js'
@@ -105,7 +105,7 @@ export function createApp({
       text: await metrics.registry.metrics(),
       headers: { 'content-type': metrics.registry.contentType },
     }),
-    '/openapi.json': () => ({ status: 200, body: openApiDocument }),
+    '/openapi.json': getApiDescription,
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
