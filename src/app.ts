@@ -10,10 +10,11 @@ import { createRequestListener } from './http/request-listener.js'
 import { methodNotAllowed, notFound, options, type RestResponse, send } from './http/respond.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
-import type { Metrics } from './metrics.js'
+import type { KnownRequest, Metrics } from './metrics.js'
 import { getApiDescription } from './rest/api-description.js'
 import { getHealthJson, wantsHealthJson } from './rest/health-json.js'
 import { getNumberOfTables } from './rest/number-of-tables.js'
+import { openApiDocument } from './rest/openapi.js'
 import { getLiveness, getReadiness } from './rest/probes.js'
 import { getHealth } from './rest/seed-health.js'
 import type { Context } from './schema/builder.js'
@@ -125,6 +126,8 @@ export function createApp({
     send(req, res, response)
   }
 
+  metrics.initialiseRequests(usualAnswers())
+
   function routeLabel(path: string): string {
     if (path === GRAPHQL_PATH || Object.hasOwn(routes, path)) return path
     return path.startsWith(GRAPHIQL_ASSETS_PATH) ? GRAPHIQL_ASSETS_PATH : 'unmatched'
@@ -137,4 +140,17 @@ export function createApp({
       await yoga.dispose()
     },
   }
+}
+
+/**
+ * The answers each route gives in normal operation, whose metrics series exist from the start: GET on
+ * the REST routes with every status their API description lists, and GraphQL's POST with its usual ones.
+ */
+function usualAnswers(): KnownRequest[] {
+  const rest = Object.entries(openApiDocument.paths).flatMap(([route, item]) =>
+    Object.keys(item.get.responses).map((status) => ({ method: 'GET', route, status: Number(status) })),
+  )
+  // 400 unreadable or invalid, 413 too large, 503 busy or too many subscriptions.
+  const graphql = [200, 400, 413, 500, 503].map((status) => ({ method: 'POST', route: GRAPHQL_PATH, status }))
+  return [...rest, ...graphql]
 }
