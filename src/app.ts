@@ -5,6 +5,7 @@ import { createErrorLog } from './error-log.js'
 import { createGraphqlEndpoint } from './graphql/endpoint.js'
 import { GRAPHIQL_ASSETS_PATH } from './graphql/graphiql.js'
 import { createGraphqlServer, GRAPHQL_PATH, type GraphqlServer } from './graphql/yoga.js'
+import { readinessPolicy } from './health/damping-options.js'
 import type { HealthMonitor } from './health/monitor.js'
 import { createRequestListener } from './http/request-listener.js'
 import { methodNotAllowed, notFound, options, type RestResponse, send } from './http/respond.js'
@@ -31,6 +32,12 @@ export type AppConfig = Pick<
   | 'healthWarnLatencyMs'
   | 'healthWarnPoolPercent'
   | 'healthDetails'
+  | 'healthFailuresBeforeUnready'
+  | 'healthSuccessesBeforeReady'
+  | 'healthChecksBeforeWarn'
+  | 'healthHistorySize'
+  | 'healthRequirePrimary'
+  | 'healthMaxReplayLagMs'
   | 'production'
   | 'introspection'
   | 'graphiql'
@@ -84,8 +91,12 @@ export function createApp({
   const healthJson = () =>
     getHealthJson(monitor, db, {
       containerName: config.containerName,
-      warnLatencyMs: config.healthWarnLatencyMs,
-      warnPoolPercent: config.healthWarnPoolPercent,
+      policy: readinessPolicy(config),
+      warn: {
+        latencyMs: config.healthWarnLatencyMs,
+        poolPercent: config.healthWarnPoolPercent,
+        checksInARow: config.healthChecksBeforeWarn,
+      },
       details: config.healthDetails,
       version,
     })

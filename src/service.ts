@@ -7,6 +7,7 @@ import type { Config, ConnectionSettings } from './config.js'
 import type { Database } from './db/database.js'
 import { startEmbeddedPostgres } from './db/embedded.js'
 import { createPostgresDatabase } from './db/postgres.js'
+import { dampingOptions } from './health/damping-options.js'
 import { HealthMonitor } from './health/monitor.js'
 import { closeServer } from './http/close-server.js'
 import { createHttpServer } from './http/server.js'
@@ -14,6 +15,7 @@ import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { Shutdown } from './shutdown.js'
+import { startTracing } from './telemetry/tracing.js'
 
 /** The service's parts, wired together and not started: no socket, no timer. */
 export interface ServiceParts {
@@ -60,6 +62,7 @@ export function buildService(
     {
       intervalMs: config.healthIntervalMs,
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
+      damping: dampingOptions(config),
       maxWatchers: config.maxSubscriptions,
     },
     logger,
@@ -87,6 +90,11 @@ export async function startService(
   logger: Logger,
   { shutdown = new Shutdown(logger), backgroundChecks = true }: StartOptions = {},
 ): Promise<RunningService> {
+  // Registered first, so it runs last at shutdown: spans of the requests that finish while draining are sent.
+  if (config.tracing) {
+    const tracing = await startTracing(config.tracing, logger)
+    shutdown.add('send the last spans', () => tracing.shutdown())
+  }
   const settings = await connectionSettings(config, logger, shutdown)
   const db = createPostgresDatabase(settings, config, logger)
   shutdown.add('close the database pools', () => db.close())

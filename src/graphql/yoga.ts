@@ -5,6 +5,7 @@ import type { LogUnexpected } from '../error-log.js'
 import type { Logger } from '../logger.js'
 import type { Context } from '../schema/builder.js'
 import { schema } from '../schema/index.js'
+import { useGraphqlTracing } from '../telemetry/graphql-spans.js'
 import { useBadRequests } from './bad-requests.js'
 import { corsOptions, useVaryOrigin } from './cors.js'
 import { graphqlLimits } from './limits.js'
@@ -81,6 +82,7 @@ export function createGraphqlServer({
         hideSuggestions: config.production || !config.introspection,
       }),
       useGraphqlMetrics(registry),
+      useGraphqlTracing(),
       useBadRequests(),
       useVaryOrigin(config.corsOrigins),
       useMultipartSubscriptions((error) =>

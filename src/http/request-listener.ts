@@ -3,6 +3,7 @@ import type { LogUnexpected } from '../error-log.js'
 import type { Lifecycle } from '../lifecycle.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
+import { withinTrace } from '../telemetry/spans.js'
 import { trackRequest } from './request-log.js'
 import { internalError, send } from './respond.js'
 
@@ -27,15 +28,18 @@ export function createRequestListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = pathOf(req.url)
-    const requestId = trackRequest(req, res, routeLabel(path), { logger, metrics })
+    const { requestId, traceContext } = trackRequest(req, res, routeLabel(path), { logger, metrics })
     // While draining, ask clients to drop keep-alive connections so none is cut between two requests.
     if (lifecycle.isShuttingDown) res.setHeader('connection', 'close')
 
-    route(req, res, path).catch((error: unknown) => {
-      logUnexpected(error, { requestId }, 'unexpected error answering a request')
-      if (!res.headersSent) send(req, res, internalError)
-      else res.destroy()
-    })
+    // With tracing on, the route runs in the request's span, so GraphQL and database spans nest under it.
+    withinTrace(traceContext, () =>
+      route(req, res, path).catch((error: unknown) => {
+        logUnexpected(error, { requestId }, 'unexpected error answering a request')
+        if (!res.headersSent) send(req, res, internalError)
+        else res.destroy()
+      }),
+    )
   }
 }
 

@@ -1,13 +1,16 @@
 import type { Database, HealthCheck, PoolStats } from '../db/database.js'
+import type { DampedHealth } from '../health/damped-state.js'
 import type { HealthMonitor } from '../health/monitor.js'
+import { type PolicyProblem, policyProblem, type ReadinessPolicy } from '../health/policy.js'
 import type { RestResponse } from '../http/respond.js'
 
 export const HEALTH_JSON = 'application/health+json'
 
 export interface HealthJsonOptions {
   containerName: string
-  warnLatencyMs: number
-  warnPoolPercent: number
+  policy: ReadinessPolicy
+  /** The monitor's warn thresholds (HEALTH_WARN_*, HEALTH_CHECKS_BEFORE_WARN), for `output` to cite. */
+  warn: { latencyMs: number; poolPercent: number; checksInARow: number }
   /** Versions and failure reasons help an attacker; they are shown only when this is on. */
   details: boolean
   version: string
@@ -15,19 +18,22 @@ export interface HealthJsonOptions {
 
 type Status = 'pass' | 'warn' | 'fail'
 
+/** Entries of each history list shown with HEALTH_DETAILS; GraphQL's healthHistory pages through all of them. */
+const HISTORY_SHOWN = 10
+
 /** GET /healthz, and GET /health asking for health+json: checks now, through the monitor. */
 export async function getHealthJson(
   monitor: HealthMonitor,
   db: Pick<Database, 'poolStats'>,
   options: HealthJsonOptions,
 ): Promise<RestResponse> {
-  return healthJson(await monitor.check(), db.poolStats().queries, options)
+  return healthJson(await monitor.check(), db.poolStats().queries, monitor.state, options)
 }
 
 /** One entry of `checks`, as the draft names its fields. */
 interface CheckResult {
   componentType: 'datastore'
-  observedValue?: number
+  observedValue?: number | string
   observedUnit?: string
   status: Status
   time: string
@@ -40,24 +46,49 @@ const UNAVAILABLE = 'The database is unavailable.'
 
 /**
  * The detailed report in the IETF "Health Check Response Format for HTTP APIs" draft
- * (application/health+json): pass and warn answer 200, fail answers 503. `output` says why a check is
- * not `pass`, and is left out when it is.
+ * (application/health+json): pass and warn answer 200, fail answers 503. `fail` is this check, now (as
+ * /health); `warn` is the monitor's judgement, set only after HEALTH_CHECKS_BEFORE_WARN slow or saturated
+ * checks in a row, so one slow answer does not raise it. A role the readiness policy rejects warns too.
+ * `output` says why a check is not `pass`, and is left out when it is.
  */
-export function healthJson(report: HealthCheck, pool: PoolStats, options: HealthJsonOptions): RestResponse {
+export function healthJson(
+  report: HealthCheck,
+  pool: PoolStats,
+  judged: DampedHealth,
+  options: HealthJsonOptions,
+): RestResponse {
   const time = report.checkedAt.toISOString()
   const failure = options.details && report.reason ? report.reason : UNAVAILABLE
+  const inARow = options.warn.checksInARow > 1 ? `, ${options.warn.checksInARow} checks in a row` : ''
+  const pooled = connections(pool, time)
   const checks: Record<string, CheckResult[]> = report.healthy
     ? {
-        'postgresql:responseTime': [responseTime(report.latencyMs, time, options.warnLatencyMs)],
-        'postgresql:connections': [connections(pool, time, options.warnPoolPercent)],
+        'postgresql:responseTime': [
+          {
+            componentType: 'datastore',
+            observedValue: report.latencyMs,
+            observedUnit: 'ms',
+            time,
+            ...(judged.isWarning('slow')
+              ? { status: 'warn', output: `checks slower than ${options.warn.latencyMs} ms${inARow}` }
+              : { status: 'pass' }),
+          },
+        ],
+        'postgresql:connections': [
+          {
+            ...pooled,
+            ...(judged.isWarning('saturated')
+              ? { status: 'warn', output: `query pool ${options.warn.poolPercent} % or more in use${inARow}` }
+              : { status: 'pass' }),
+          },
+        ],
+        ...roleChecks(report, policyProblem(report, options.policy), options.policy, time),
       }
     : {
         // The time a failed check took is the time it took to fail (up to the timeout), not the
         // database's response time: no value is observed. The pool cannot pass while the whole fails.
         'postgresql:responseTime': [{ componentType: 'datastore', status: 'fail', time, output: failure }],
-        'postgresql:connections': [
-          { ...connections(pool, time, options.warnPoolPercent), status: 'fail', output: failure },
-        ],
+        'postgresql:connections': [{ ...pooled, status: 'fail', output: failure }],
       }
   const results = Object.values(checks).flat()
   const status: Status = !report.healthy
@@ -74,6 +105,7 @@ export function healthJson(report: HealthCheck, pool: PoolStats, options: Health
     ...(options.details ? { version: options.version.split('.')[0], releaseId: options.version } : {}),
     ...(status === 'pass' ? {} : { output: report.healthy ? outputs.join('; ') : failure }),
     checks,
+    ...(options.details ? { history: recentHistory(judged) } : {}),
   }
   return {
     status: status === 'fail' ? 503 : 200,
@@ -82,32 +114,13 @@ export function healthJson(report: HealthCheck, pool: PoolStats, options: Health
   }
 }
 
-function responseTime(latencyMs: number, time: string, warnLatencyMs: number): CheckResult {
-  const slow = latencyMs > warnLatencyMs
+function connections(pool: PoolStats, time: string) {
   return {
     componentType: 'datastore',
-    observedValue: latencyMs,
-    observedUnit: 'ms',
-    status: slow ? 'warn' : 'pass',
-    time,
-    ...(slow ? { output: `the check took ${latencyMs} ms, more than ${warnLatencyMs} ms` } : {}),
-  }
-}
-
-function connections(pool: PoolStats, time: string, warnPoolPercent: number): CheckResult {
-  const inUse = pool.total - pool.idle
-  const percent = pool.max > 0 ? (inUse / pool.max) * 100 : 0
-  const full = percent >= warnPoolPercent
-  return {
-    componentType: 'datastore',
-    observedValue: inUse,
+    observedValue: pool.total - pool.idle,
     observedUnit: 'connections',
-    status: full ? 'warn' : 'pass',
     time,
-    ...(full
-      ? { output: `${inUse} of ${pool.max} query pool connections in use, ${warnPoolPercent} % or more` }
-      : {}),
-  }
+  } as const
 }
 
 /**
@@ -136,4 +149,61 @@ export function wantsHealthJson(accept: string | undefined): boolean {
   }
   const healthJsonQuality = qualityOf([HEALTH_JSON])
   return healthJsonQuality > 0 && healthJsonQuality >= qualityOf(['application/json', 'application/*', '*/*'])
+}
+
+/** The server's role, and on a standby its replay lag, once a check has told them. */
+function roleChecks(
+  report: HealthCheck,
+  problem: PolicyProblem | null,
+  policy: ReadinessPolicy,
+  time: string,
+): Record<string, CheckResult[]> {
+  if (!report.role) return {}
+  const common = { componentType: 'datastore', time } as const
+  return {
+    'postgresql:role': [
+      {
+        ...common,
+        observedValue: report.role,
+        ...(problem === 'not primary'
+          ? { status: 'warn', output: 'a standby, and HEALTH_REQUIRE_PRIMARY asks for the primary' }
+          : { status: 'pass' }),
+      },
+    ],
+    ...(report.role === 'standby' && report.replayLagSeconds !== null
+      ? {
+          'postgresql:replayLag': [
+            {
+              ...common,
+              observedValue: report.replayLagSeconds,
+              observedUnit: 's',
+              ...(problem === 'replica lagging'
+                ? {
+                    status: 'warn',
+                    output: `replay lag over HEALTH_MAX_REPLAY_LAG_MS (${policy.maxReplayLagMs} ms)`,
+                  }
+                : { status: 'pass' }),
+            },
+          ],
+        }
+      : {}),
+  }
+}
+
+/** The monitor's latest checks and transitions, newest first (failure reasons included: details only). */
+function recentHistory(judged: DampedHealth) {
+  return {
+    checks: judged.checks.page(HISTORY_SHOWN).entries.map(({ value }) => ({
+      time: value.checkedAt.toISOString(),
+      healthy: value.healthy,
+      latencyMs: value.latencyMs,
+      reason: value.reason,
+    })),
+    transitions: judged.transitions.page(HISTORY_SHOWN).entries.map(({ value }) => ({
+      time: value.at.toISOString(),
+      healthy: value.healthy,
+      latencyMs: value.latencyMs,
+      reason: value.reason,
+    })),
+  }
 }

@@ -105,10 +105,36 @@ const checkEntry = {
     componentType: { const: 'datastore' },
     // Absent on a failed response-time check: nothing was observed.
     observedValue: { type: 'number' },
-    observedUnit: { enum: ['ms', 'connections'] },
+    observedUnit: { enum: ['ms', 'connections', 's'] },
     status: { enum: ['pass', 'warn', 'fail'] },
     time: { type: 'string', format: 'date-time' },
     output: { type: 'string', description: 'Why the check is not pass; absent when it is.' },
+  },
+}
+
+const roleEntry = {
+  type: 'object',
+  required: ['componentType', 'observedValue', 'status', 'time'],
+  additionalProperties: false,
+  ...outputUnlessPass,
+  properties: {
+    componentType: { const: 'datastore' },
+    observedValue: { enum: ['primary', 'standby'] },
+    status: { enum: ['pass', 'warn'] },
+    time: { type: 'string', format: 'date-time' },
+    output: { type: 'string', description: 'Why the check is not pass; absent when it is.' },
+  },
+}
+
+const historyEntry = {
+  type: 'object',
+  required: ['time', 'healthy', 'latencyMs', 'reason'],
+  additionalProperties: false,
+  properties: {
+    time: { type: 'string', format: 'date-time' },
+    healthy: { type: 'boolean' },
+    latencyMs: { type: 'number' },
+    reason: { type: ['string', 'null'] },
   },
 }
 
@@ -351,7 +377,16 @@ export const openApiDocument = {
         additionalProperties: false,
         properties: {
           status: { enum: ['ready', 'not ready'] },
-          reason: { enum: ['starting', 'shutting down', 'database unreachable', 'stale'] },
+          reason: {
+            enum: [
+              'starting',
+              'shutting down',
+              'database unreachable',
+              'not primary',
+              'replica lagging',
+              'stale',
+            ],
+          },
         },
       },
       HealthJson: {
@@ -371,6 +406,18 @@ export const openApiDocument = {
             properties: {
               'postgresql:responseTime': { type: 'array', items: checkEntry },
               'postgresql:connections': { type: 'array', items: checkEntry },
+              'postgresql:role': { type: 'array', items: roleEntry },
+              'postgresql:replayLag': { type: 'array', items: checkEntry },
+            },
+          },
+          history: {
+            description:
+              'Only with HEALTH_DETAILS: the monitor\u2019s last checks and transitions, newest first.',
+            type: 'object',
+            required: ['checks', 'transitions'],
+            properties: {
+              checks: { type: 'array', items: historyEntry },
+              transitions: { type: 'array', items: historyEntry },
             },
           },
         },

@@ -36,15 +36,17 @@ const Table = builder.objectRef<TableInfo>('Table').implement({
   }),
 })
 
-const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', {
-      nullable: true,
-      description: 'Pass as `after` for the next page.',
+export const PageInfo = builder
+  .objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo')
+  .implement({
+    fields: (t) => ({
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', {
+        nullable: true,
+        description: 'Pass as `after` for the next page.',
+      }),
     }),
-  }),
-})
+  })
 
 const TableConnection = builder
   .objectRef<{ page: TablePage; filter: TableFilter }>('TableConnection')

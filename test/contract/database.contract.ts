@@ -42,7 +42,7 @@ export function databaseContract(name: string, makeSubject: () => Promise<Contra
 
       const report = await db.checkHealth()
 
-      expect(report).toMatchObject({ healthy: true, reason: null })
+      expect(report).toMatchObject({ healthy: true, reason: null, role: 'primary', replayLagSeconds: null })
       expect(report.latencyMs).toBeGreaterThanOrEqual(0)
       expect(report.checkedAt.getTime()).toBeGreaterThanOrEqual(before - 1)
       expect(report.checkedAt.getTime()).toBeLessThanOrEqual(Date.now())
@@ -51,7 +51,7 @@ export function databaseContract(name: string, makeSubject: () => Promise<Contra
     it('reports an unreachable database unhealthy with a fixed reason, without throwing', async () => {
       const report = await subject.unreachable.checkHealth()
 
-      expect(report).toMatchObject({ healthy: false, reason: 'connection refused' })
+      expect(report).toMatchObject({ healthy: false, reason: 'connection refused', role: null })
     })
 
     it('counts the tables and views of a schema, and none in a schema that does not exist', async () => {

@@ -55,7 +55,12 @@ describe('Dockerfile', () => {
   it('starts node itself, never npm (npm does not pass SIGTERM on)', () => {
     const [cmd] = withKeyword(runtime, 'CMD')
 
-    expect(cmd && execForm(cmd)).toEqual(['node', '--max-old-space-size=128', 'dist/main.js'])
+    expect(cmd && execForm(cmd)).toEqual([
+      'node',
+      '--max-old-space-size=128',
+      '--max-semi-space-size=8',
+      'dist/main.js',
+    ])
     expect(withKeyword(runtime, 'ENTRYPOINT')).toEqual([])
   })
 

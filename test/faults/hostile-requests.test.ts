@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { type ServiceProcess, startServiceProcess } from '../support/process.js'
+import { MAIN, PRODUCTION_NODE_FLAGS, type ServiceProcess, startServiceProcess } from '../support/process.js'
 
 const postgres = inject('postgres')
 let service: ServiceProcess
@@ -10,7 +10,12 @@ let port: number
 let stop: () => Promise<void>
 
 beforeAll(async () => {
-  ;({ service, port, stop } = await startServiceProcess(postgres.app))
+  // As `npm start` and the image run it: its memory is part of what is measured.
+  ;({ service, port, stop } = await startServiceProcess(
+    postgres.app,
+    {},
+    { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
+  ))
 }, 60_000)
 afterAll(() => stop?.())
 
@@ -201,7 +206,7 @@ async function barrage(list: Hostile[]) {
 }
 
 describe('hostile requests', () => {
-  it('answers every one of 1,000+ with a 4xx, stays up, and its memory stays flat', async () => {
+  it('answers every one of 1,000+ with a 4xx, stays up, and stays under the stated memory ceiling', async () => {
     const list = hostileRequests()
     const pid = service.child.pid ?? 0
 
@@ -234,6 +239,9 @@ describe('hostile requests', () => {
     expect(notFourHundreds).toEqual([])
     expect(health.status).toBe(200)
     expect(service.child.exitCode).toBeNull()
-    expect(afterSecond - afterFirst).toBeLessThan(25)
+    // The ceiling docs/security.md states (and test/faults/memory-ceiling.test.ts holds): 224 MB resident.
+    // Growth between rounds is no measure here: the heap grows towards its cap before it collects.
+    expect(afterFirst).toBeLessThan(224)
+    expect(afterSecond).toBeLessThan(224)
   }, 120_000)
 })

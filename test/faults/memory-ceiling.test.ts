@@ -2,14 +2,19 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { MAIN, type ServiceProcess, startServiceProcess } from '../support/process.js'
+import { MAIN, PRODUCTION_NODE_FLAGS, type ServiceProcess, startServiceProcess } from '../support/process.js'
 
-// The service as `npm start` and the image run it (heap capped at 128 MB), and the ceiling
-// docs/security.md promises for it: no request pattern below takes resident memory to 200 MB, nor the
-// heap in use (garbage included) to three quarters of its cap.
-const HEAP_CAP_MB = 128
+// The service as `npm start` and the image run it (old space 128 MB, semi-spaces 8 MB), and the ceiling
+// docs/security.md promises for it: no request pattern below takes resident memory to 224 MB (seven
+// eighths of the 256 MB container limit), nor the heap in use (garbage included) to three quarters of
+// the old-space cap.
+// `npm test` runs a fifth of each attack: already several times what crashed the service before the
+// fix (about 240 unique documents). `npm run test:faults` runs them whole (CTERA_FAULT_SCALE=1), which is
+// what the figures in docs/security.md come from.
+const SCALE = Number(process.env.CTERA_FAULT_SCALE ?? '0.2')
+const scaled = (count: number) => Math.max(8, Math.round(count * SCALE))
 const MAX_HEAP_USED_MB = 96
-const MAX_RESIDENT_MB = 200
+const MAX_RESIDENT_MB = 224
 
 const postgres = inject('postgres')
 let service: ServiceProcess
@@ -20,6 +25,8 @@ interface Sample {
   at: number
   residentMb?: number
   heapUsedMb?: number
+  heapTotalMb?: number
+  externalMb?: number
 }
 const samples: Sample[] = []
 let sampling = true
@@ -31,7 +38,7 @@ beforeAll(async () => {
   ;({ service, port, stop } = await startServiceProcess(
     postgres.app,
     {},
-    { args: [`--max-old-space-size=${HEAP_CAP_MB}`, MAIN] },
+    { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
   ))
   const pid = service.child.pid ?? 0
   console.log(
@@ -47,8 +54,14 @@ beforeAll(async () => {
         const metrics = await (
           await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })
         ).text()
-        const heap = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1])
-        samples.push({ at: performance.now(), heapUsedMb: heap / 2 ** 20 })
+        const megabytes = (name: string) =>
+          Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]) / 2 ** 20
+        samples.push({
+          at: performance.now(),
+          heapUsedMb: megabytes('nodejs_heap_size_used_bytes'),
+          heapTotalMb: megabytes('nodejs_heap_size_total_bytes'),
+          externalMb: megabytes('nodejs_external_memory_bytes'),
+        })
       } catch {
         // the process is busy or gone; the next round tells
       }
@@ -72,6 +85,8 @@ function measure(since: number) {
     Math.max(0, ...values.filter((value): value is number => value !== undefined))
   return {
     heapMb: max(taken.map((sample) => sample.heapUsedMb)),
+    heapTotalMb: max(taken.map((sample) => sample.heapTotalMb)),
+    externalMb: max(taken.map((sample) => sample.externalMb)),
     residentMb: max(taken.map((sample) => sample.residentMb)),
     heapSamples: taken.filter((sample) => sample.heapUsedMb !== undefined).length,
   }
@@ -86,7 +101,7 @@ async function phase(name: string, attack: () => Promise<string>) {
   const peak = measure(since)
   const health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined)
   console.log(
-    `memory ceiling, ${name}: ${summary} in ${seconds.toFixed(1)} s; heap in use peak ${peak.heapMb.toFixed(1)} MB, resident peak ${peak.residentMb.toFixed(1)} MB`,
+    `memory ceiling, ${name}: ${summary} in ${seconds.toFixed(1)} s; heap in use peak ${peak.heapMb.toFixed(1)} MB (heap size ${peak.heapTotalMb.toFixed(1)} MB, external ${peak.externalMb.toFixed(1)} MB), resident peak ${peak.residentMb.toFixed(1)} MB`,
   )
   expect(running()).toBe(true)
   expect(health?.status).toBe(200)
@@ -120,24 +135,27 @@ async function post(document: string): Promise<number | string> {
 const documents: Record<string, { count: number; document: () => string }> = {
   // 996 tokens, refused by the cost limit while validating.
   'near-limit query of 990 fields': {
-    count: 1000,
+    count: scaled(1000),
     document: () => `query Q${unique()} { health { ${'healthy '.repeat(990)}} }`,
   },
   // 706 tokens, within every limit: parsed, validated and run.
   'valid query of 700 fields': {
-    count: 1000,
+    count: scaled(1000),
     document: () => `query Q${unique()} { health { ${'healthy '.repeat(700)}} }`,
   },
   // Each unknown field is a validation error of its own.
-  '400 unknown fields': { count: 500, document: () => `query Q${unique()} { ${'nope '.repeat(400)}}` },
+  '400 unknown fields': {
+    count: scaled(500),
+    document: () => `query Q${unique()} { ${'nope '.repeat(400)}}`,
+  },
   // A comment is no token: the text can grow to the body limit while the token count stays under it.
   '95 KB of comment around a near-limit query': {
-    count: 500,
+    count: scaled(500),
     document: () => `# ${unique().repeat(7300)}\nquery Q${unique()} { health { ${'healthy '.repeat(990)}} }`,
   },
   // Refused while parsing (token limit): parse errors are cached too.
   '95 KB over the token limit': {
-    count: 500,
+    count: scaled(500),
     document: () => `# ${unique().repeat(7500)}\n{ ${'healthy '.repeat(1100)}}`,
   },
 }
@@ -182,7 +200,10 @@ describe('memory under hostile request patterns', () => {
     })
   }, 60_000)
 
-  it('holds under 3,500 unique near-limit documents', async () => {
+  const documentCount = Object.values(documents).reduce((sum, attack) => sum + attack.count, 0)
+  const connections = scaled(1000)
+
+  it(`holds under ${documentCount} unique near-limit documents`, async () => {
     await phase('unique documents', async () => {
       const outcomes: string[] = []
       for (const [kind, attack] of Object.entries(documents)) {
@@ -199,11 +220,11 @@ describe('memory under hostile request patterns', () => {
     })
   }, 180_000)
 
-  it('holds while 1,000 connections each send a 95 KB body but its last byte, and wait', async () => {
+  it(`holds while ${connections} connections each send a 95 KB body but its last byte, and wait`, async () => {
     await phase('slow near-limit bodies', async () => {
       const sockets: Socket[] = []
       const statuses: Array<Promise<number | string>> = []
-      for (let index = 0; index < 1000; index++) {
+      for (let index = 0; index < connections; index++) {
         statuses.push(slowBody(sockets))
         if (index % 100 === 99) await new Promise((resolve) => setTimeout(resolve, 100))
       }
@@ -218,10 +239,10 @@ describe('memory under hostile request patterns', () => {
     })
   }, 60_000)
 
-  it('holds under 1,000 concurrent near-limit queries', async () => {
-    await phase('1,000 concurrent near-limit queries', async () => {
+  it(`holds under ${connections} concurrent near-limit queries`, async () => {
+    await phase(`${connections} concurrent near-limit queries`, async () => {
       const statuses = await Promise.all(
-        Array.from({ length: 1000 }, () =>
+        Array.from({ length: connections }, () =>
           post(`query Q${unique()} { health { ${'healthy '.repeat(700)}} }`),
         ),
       )

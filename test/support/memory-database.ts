@@ -71,8 +71,8 @@ export function createMemoryDatabase(
       await Promise.resolve()
       const latencyMs = Math.round((performance.now() - started) * 100) / 100
       return unreachable
-        ? { healthy: false, latencyMs, checkedAt, reason: unreachable }
-        : { healthy: true, latencyMs, checkedAt, reason: null }
+        ? { healthy: false, latencyMs, checkedAt, reason: unreachable, role: null, replayLagSeconds: null }
+        : { healthy: true, latencyMs, checkedAt, reason: null, role: 'primary', replayLagSeconds: null }
     },
 
     async countTables(filter) {

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path'
 import type { ConnectionSettings } from '../../src/config.js'
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js')
+/** The V8 flags of `npm start` and the image's CMD (package.json, Dockerfile). */
+export const PRODUCTION_NODE_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=8']
 
 export interface ServiceProcess {
   child: ChildProcess
@@ -29,10 +31,16 @@ export function spawnService(
   })
   const stdout: string[] = []
   const stderr: string[] = []
-  const waiters: Array<() => void> = []
-  const collect = (into: string[]) => (chunk: Buffer) => {
-    into.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-    for (const wake of waiters) wake()
+  const waiters = new Set<() => void>()
+  // Only whole lines: a chunk can end in the middle of one (a busy service writes thousands).
+  const collect = (into: string[]) => {
+    let partial = ''
+    return (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n')
+      partial = lines.pop() ?? ''
+      into.push(...lines.filter(Boolean))
+      for (const wake of waiters) wake()
+    }
   }
   child.stdout?.on('data', collect(stdout))
   child.stderr?.on('data', collect(stderr))
@@ -45,27 +53,41 @@ export function spawnService(
 
   function waitForLog(msg: string, timeoutMs = 60_000) {
     return new Promise<Record<string, unknown>>((resolveLine, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no "${msg}" log in ${timeoutMs} ms: ${stderr.join(' ')}`)),
-        timeoutMs,
-      )
-      const check = () => {
-        const line = stdout
-          .map((text) => JSON.parse(text) as Record<string, unknown>)
-          .find((entry) => entry.msg === msg)
-        if (line) {
-          clearTimeout(timer)
-          resolveLine(line)
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          clearTimeout(timer)
+      const settle = () => {
+        clearTimeout(timer)
+        waiters.delete(check)
+      }
+      const timer = setTimeout(() => {
+        settle()
+        reject(new Error(`no "${msg}" log in ${timeoutMs} ms: ${stderr.join(' ')}`))
+      }, timeoutMs)
+      let scanned = 0
+      function check() {
+        for (; scanned < stdout.length; scanned++) {
+          const entry = parseLine(stdout[scanned] ?? '')
+          if (entry?.msg === msg) {
+            settle()
+            return resolveLine(entry)
+          }
+        }
+        if (child.exitCode !== null || child.signalCode !== null) {
+          settle()
           reject(new Error(`exited before "${msg}": ${stderr.join(' ')}`))
         }
       }
-      waiters.push(check)
+      waiters.add(check)
       check()
     })
   }
   return { child, stdout, stderr, exited, waitForLog }
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>
+  } catch {
+    return undefined // not a log line of ours
+  }
 }
 
 /** True when uid 65534 (nobody) can read the file, so the server can run as that user. */

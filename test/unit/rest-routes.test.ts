@@ -133,26 +133,30 @@ describe('probes over the in-memory database', () => {
     expect(starting.json()).toEqual({ status: 'not ready', reason: 'starting' })
   })
 
-  it('/readyz follows the monitor’s latest check, without checking itself', async () => {
+  it('/readyz follows the monitor’s own checks, damped (3 failures by default), without checking itself', async () => {
     const app = appOverMemory()
-    await app.monitor.check()
+    await app.monitor.checkAndJudge()
     const checks = app.db.healthChecks
 
     const ready = await app.request('/readyz')
     app.db.setUnreachable('connection refused')
-    await app.monitor.check()
+    await app.monitor.checkAndJudge()
+    await app.monitor.checkAndJudge()
+    const stillReady = await app.request('/readyz')
+    await app.monitor.checkAndJudge()
     const down = await app.request('/readyz')
 
     expect(ready.statusCode).toBe(200)
     expect(ready.json()).toEqual({ status: 'ready' })
+    expect(stillReady.statusCode).toBe(200)
     expect(down.statusCode).toBe(503)
     expect(down.json()).toEqual({ status: 'not ready', reason: 'database unreachable' })
-    expect(app.db.healthChecks).toBe(checks + 1)
+    expect(app.db.healthChecks).toBe(checks + 3)
   })
 
   it('at shutdown: not ready at once, liveness unchanged, and every answer says Connection: close', async () => {
     const app = appOverMemory()
-    await app.monitor.check()
+    await app.monitor.checkAndJudge()
 
     app.lifecycle.beginShutdown()
     const ready = await app.request('/readyz')
