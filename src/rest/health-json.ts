@@ -60,35 +60,28 @@ export function healthJson(
   const time = report.checkedAt.toISOString()
   const failure = options.details && report.reason ? report.reason : UNAVAILABLE
   const inARow = options.warn.checksInARow > 1 ? `, ${options.warn.checksInARow} checks in a row` : ''
-  const pooled = connections(pool, time)
+  const inUse = { observedValue: pool.total - pool.idle, observedUnit: 'connections' }
   const checks: Record<string, CheckResult[]> = report.healthy
     ? {
         'postgresql:responseTime': [
-          {
-            componentType: 'datastore',
-            observedValue: report.latencyMs,
-            observedUnit: 'ms',
-            time,
-            ...(judged.isWarning('slow')
-              ? { status: 'warn', output: `checks slower than ${options.warn.latencyMs} ms${inARow}` }
-              : { status: 'pass' }),
-          },
+          entry({ observedValue: report.latencyMs, observedUnit: 'ms' }, time, {
+            warn: judged.isWarning('slow'),
+            output: `checks slower than ${options.warn.latencyMs} ms${inARow}`,
+          }),
         ],
         'postgresql:connections': [
-          {
-            ...pooled,
-            ...(judged.isWarning('saturated')
-              ? { status: 'warn', output: `query pool ${options.warn.poolPercent} % or more in use${inARow}` }
-              : { status: 'pass' }),
-          },
+          entry(inUse, time, {
+            warn: judged.isWarning('saturated'),
+            output: `query pool ${options.warn.poolPercent} % or more in use${inARow}`,
+          }),
         ],
         ...roleChecks(report, policyProblem(report, options.policy), options.policy, time),
       }
     : {
         // The time a failed check took is the time it took to fail (up to the timeout), not the
         // database's response time: no value is observed. The pool cannot pass while the whole fails.
-        'postgresql:responseTime': [{ componentType: 'datastore', status: 'fail', time, output: failure }],
-        'postgresql:connections': [{ ...pooled, status: 'fail', output: failure }],
+        'postgresql:responseTime': [entry({}, time, { fail: true, output: failure })],
+        'postgresql:connections': [entry(inUse, time, { fail: true, output: failure })],
       }
   const results = Object.values(checks).flat()
   const status: Status = !report.healthy
@@ -114,13 +107,23 @@ export function healthJson(
   }
 }
 
-function connections(pool: PoolStats, time: string) {
+/**
+ * One entry of `checks`, in the draft's field order: `fail` or `warn` (when `unless` says so) carry their
+ * `output`; a passing check has none.
+ */
+function entry(
+  observed: Pick<CheckResult, 'observedValue' | 'observedUnit'>,
+  time: string,
+  unless: { fail?: boolean; warn?: boolean; output: string },
+): CheckResult {
+  const status: Status = unless.fail ? 'fail' : unless.warn ? 'warn' : 'pass'
   return {
     componentType: 'datastore',
-    observedValue: pool.total - pool.idle,
-    observedUnit: 'connections',
+    ...observed,
+    status,
     time,
-  } as const
+    ...(status === 'pass' ? {} : { output: unless.output }),
+  }
 }
 
 /**
@@ -159,31 +162,20 @@ function roleChecks(
   time: string,
 ): Record<string, CheckResult[]> {
   if (!report.role) return {}
-  const common = { componentType: 'datastore', time } as const
   return {
     'postgresql:role': [
-      {
-        ...common,
-        observedValue: report.role,
-        ...(problem === 'not primary'
-          ? { status: 'warn', output: 'a standby, and HEALTH_REQUIRE_PRIMARY asks for the primary' }
-          : { status: 'pass' }),
-      },
+      entry({ observedValue: report.role }, time, {
+        warn: problem === 'not primary',
+        output: 'a standby, and HEALTH_REQUIRE_PRIMARY asks for the primary',
+      }),
     ],
     ...(report.role === 'standby' && report.replayLagSeconds !== null
       ? {
           'postgresql:replayLag': [
-            {
-              ...common,
-              observedValue: report.replayLagSeconds,
-              observedUnit: 's',
-              ...(problem === 'replica lagging'
-                ? {
-                    status: 'warn',
-                    output: `replay lag over HEALTH_MAX_REPLAY_LAG_MS (${policy.maxReplayLagMs} ms)`,
-                  }
-                : { status: 'pass' }),
-            },
+            entry({ observedValue: report.replayLagSeconds, observedUnit: 's' }, time, {
+              warn: problem === 'replica lagging',
+              output: `replay lag over HEALTH_MAX_REPLAY_LAG_MS (${policy.maxReplayLagMs} ms)`,
+            }),
           ],
         }
       : {}),

@@ -7,6 +7,9 @@ import { type RunningService, startService } from '../support/service.js'
 const postgres = inject('postgres')
 let up: RunningService
 let down: RunningService
+// HEALTH_DETAILS adds the version, the failure reason and the history to health+json.
+let detailedUp: RunningService
+let detailedDown: RunningService
 type Operation = { operationId?: string; responses: Record<string, unknown> }
 let document: {
   servers: Array<{ url: string }>
@@ -17,13 +20,13 @@ let document: {
 beforeAll(async () => {
   up = await startService(postgres.app)
   down = await startService({ ...postgres.app, port: await findFreePort() })
-  await up.monitor.check()
-  await down.monitor.check()
+  detailedUp = await startService(postgres.app, { healthDetails: true })
+  detailedDown = await startService({ ...postgres.app, port: await findFreePort() }, { healthDetails: true })
+  for (const service of [up, down, detailedUp, detailedDown]) await service.monitor.check()
   document = await (await fetch(`${up.url}/openapi.json`)).json()
 })
 afterAll(async () => {
-  await up?.close()
-  await down?.close()
+  for (const service of [up, down, detailedUp, detailedDown]) await service?.close()
 })
 
 const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE']
@@ -84,6 +87,10 @@ describe('GET /openapi.json', () => {
     const violations = createContractChecker(document)
 
     const answers = [...(await everyAnswer(up.url)), ...(await everyAnswer(down.url))]
+    for (const service of [detailedUp, detailedDown]) {
+      answers.push(await send(service.url, 'GET', '/healthz'))
+      answers.push(await send(service.url, 'GET', '/health', { accept: 'application/health+json' }))
+    }
 
     expect(answers.flatMap(violations)).toEqual([])
     // What was covered: the check is only as good as the answers it saw.
@@ -101,6 +108,7 @@ describe('GET /openapi.json', () => {
       expect(seen, kind).toContain(kind)
     expect(answers.some((answer) => answer.headers['content-encoding'] === 'gzip')).toBe(true)
     expect(answers.some((answer) => answer.headers['retry-after'] === '5')).toBe(true)
+    expect(answers.filter((answer) => /^\{"status".*"history"/.test(answer.body))).toHaveLength(4)
     expect(answers.length).toBeGreaterThan(250)
   })
 
