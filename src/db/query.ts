@@ -16,14 +16,23 @@ export async function withConnection<T>(
   } catch (error) {
     throw new DatabaseUnavailableError(classifyConnectFailure(error))
   }
+  // A connection lost while checked out is also emitted as 'error' on the client; unheard, that event
+  // would kill the process. pool.query() listens the same way.
+  let lost: Error | undefined
+  const onError = (error: Error) => {
+    lost = error
+  }
+  client.on('error', onError)
   try {
     const result = await work(client)
-    client.release()
+    client.release(lost)
     return result
   } catch (error) {
     // As pool.query() does: a connection that failed a query is not trusted with the next one.
-    client.release(error instanceof Error ? error : true)
+    client.release(lost ?? (error instanceof Error ? error : true))
     throw error
+  } finally {
+    client.off('error', onError)
   }
 }
 
