@@ -13,7 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import autocannon from 'autocannon'
 import type pg from 'pg'
-import { findFreePort } from '../src/db/embedded.js'
+import { findFreePort } from '../src/net/free-port.js'
 import { startMeasuredPostgres } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')

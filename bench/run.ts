@@ -9,12 +9,11 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import autocannon from 'autocannon'
 import type pg from 'pg'
-import { createApp } from '../src/app.js'
 import type { ConnectionSettings } from '../src/config.js'
 import { loadConfig } from '../src/config.js'
-import { createDatabase } from '../src/db/database.js'
-import { findFreePort } from '../src/db/embedded.js'
 import { createLogger } from '../src/logger.js'
+import { findFreePort } from '../src/net/free-port.js'
+import { startService } from '../src/service.js'
 import { startMeasuredPostgres } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -146,17 +145,21 @@ function residentMegabytes(pid: number): Promise<number> {
  * through the service's own yoga instance and plugins with yoga.fetch (no socket), one after another.
  */
 async function graphqlEngineCeiling(db: ConnectionSettings): Promise<number> {
-  const logger = createLogger('silent')
-  const database = createDatabase(db, loadConfig({}), logger)
-  const app = createApp({
-    config: { ...loadConfig({ NODE_ENV: 'production' }), graphiql: false },
-    db: database,
-    logger,
-  })
+  const service = await startService(
+    {
+      ...loadConfig({ NODE_ENV: 'production' }),
+      graphiql: false,
+      port: 0,
+      host: '127.0.0.1',
+      database: { kind: 'external', ...db },
+    },
+    createLogger('silent'),
+    { backgroundChecks: false },
+  )
   const body = JSON.stringify({ query: '{ __typename }' })
   const run = async (count: number) => {
     for (let index = 0; index < count; index++) {
-      const response = await app.yoga.fetch('http://localhost/graphql', {
+      const response = await service.app.yoga.fetch('http://localhost/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
@@ -169,8 +172,7 @@ async function graphqlEngineCeiling(db: ConnectionSettings): Promise<number> {
   const started = performance.now()
   await run(count)
   const perSecond = count / ((performance.now() - started) / 1000)
-  await app.dispose()
-  await database.close()
+  await service.stop('measured')
   return perSecond
 }
 

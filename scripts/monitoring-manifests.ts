@@ -2,7 +2,7 @@
  * Writes the servicemonitor component's PrometheusRule and Grafana dashboard ConfigMap from
  * deploy/monitoring/alerts.yaml and deploy/monitoring/grafana-dashboard.json, which stay the one place
  * to edit (plain Prometheus and Grafana read them as they are). Kustomize cannot read files outside a
- * component's folder, hence a generated copy; test/deploy/k8s.test.ts fails when it is stale.
+ * component's folder, hence a generated copy; test/deployment/k8s.test.ts fails when it is stale.
  *
  *   npm run monitoring:manifests
  */

@@ -81,10 +81,47 @@ export interface Config {
   healthWarnPoolPercent: number
   /** health+json shows the failure reason and versions only when this is on. */
   healthDetails: boolean
+  /** The monitor turns unhealthy (not ready) after this many consecutive failed checks. */
+  healthFailuresBeforeUnready: number
+  /** ...and healthy (ready) again after this many consecutive successful ones. */
+  healthSuccessesBeforeReady: number
+  /** health+json says `warn` after this many consecutive slow (or saturated) checks, and clears after as many normal ones. */
+  healthChecksBeforeWarn: number
+  /** Checks and transitions the monitor remembers, each. */
+  healthHistorySize: number
+  /** Readiness policy: a standby is not ready. */
+  healthRequirePrimary: boolean
+  /** Readiness policy: a standby whose replay lags more than this is not ready; 0 = no limit. */
+  healthMaxReplayLagMs: number
   /** On SIGTERM, readiness turns 503 at once; the server keeps serving this long before it stops accepting. */
   shutdownDrainMs: number
   shutdownTimeoutMs: number
   logLevel: LogLevel
+  /** OpenTelemetry traces over OTLP/HTTP; absent (off) unless an OTLP endpoint is set. */
+  tracing?: TracingConfig
+}
+
+/** OTEL_TRACES_SAMPLER's values, as the OpenTelemetry specification names them. */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number]
+
+/** From the standard OTEL_* variables (the exporter reads OTEL_EXPORTER_OTLP_HEADERS and the like itself). */
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP, JSON). May carry credentials in its query: log its origin only. */
+  endpoint: string
+  sampler: TraceSampler
+  /** The ratio of the *traceidratio samplers, from 0 to 1. */
+  ratio: number
+  serviceName: string
+  /** Spans are sent in batches this often (OTEL_BSP_SCHEDULE_DELAY). */
+  scheduleDelayMs: number
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -127,10 +164,63 @@ export function loadConfig(env: Env = process.env): Config {
     healthWarnLatencyMs: readInteger(env, 'HEALTH_WARN_LATENCY_MS', 500, 1, 600_000),
     healthWarnPoolPercent: readInteger(env, 'HEALTH_WARN_POOL_PERCENT', 80, 1, 100),
     healthDetails: readBoolean(env, 'HEALTH_DETAILS', false),
+    healthFailuresBeforeUnready: readInteger(env, 'HEALTH_FAILURES_BEFORE_UNREADY', 3, 1, 100),
+    healthSuccessesBeforeReady: readInteger(env, 'HEALTH_SUCCESSES_BEFORE_READY', 2, 1, 100),
+    healthChecksBeforeWarn: readInteger(env, 'HEALTH_CHECKS_BEFORE_WARN', 3, 1, 100),
+    healthHistorySize: readInteger(env, 'HEALTH_HISTORY_SIZE', 120, 1, 10_000),
+    healthRequirePrimary: readBoolean(env, 'HEALTH_REQUIRE_PRIMARY', false),
+    healthMaxReplayLagMs: readInteger(env, 'HEALTH_MAX_REPLAY_LAG_MS', 0, 0, 86_400_000),
     shutdownDrainMs: readInteger(env, 'SHUTDOWN_DRAIN_MS', 0, 0, 600_000),
     shutdownTimeoutMs: readInteger(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    tracing: readTracing(env),
   }
+}
+
+/**
+ * Tracing is off unless an OTLP endpoint is set (and OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none do not
+ * turn it off). Every variable is checked either way, so a typo fails at start-up rather than silently.
+ */
+function readTracing(env: Env): TracingConfig | undefined {
+  const disabled = readBoolean(env, 'OTEL_SDK_DISABLED', false)
+  const exporter = readChoice(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'none'], 'otlp')
+  readChoice(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', ['http/json'], 'http/json')
+  const tracesEndpoint = readUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+  const baseEndpoint = readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')
+  // Sampled by default: one trace in ten starts here; a caller's sampled traceparent is always followed.
+  const sampler = readChoice(env, 'OTEL_TRACES_SAMPLER', TRACE_SAMPLERS, 'parentbased_traceidratio')
+  const ratio = readRatio(env, 'OTEL_TRACES_SAMPLER_ARG', 0.1)
+  const serviceName = readString(env, 'OTEL_SERVICE_NAME') ?? 'ctera-app'
+  const scheduleDelayMs = readInteger(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 1, 600_000)
+  const endpoint = tracesEndpoint ?? (baseEndpoint && `${baseEndpoint.replace(/\/+$/, '')}/v1/traces`)
+  if (disabled || exporter === 'none' || !endpoint) return undefined
+  return { endpoint, sampler, ratio, serviceName, scheduleDelayMs }
+}
+
+function readUrl(env: Env, name: string): string | undefined {
+  const raw = readString(env, name)
+  if (raw === undefined) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(raw)
+  } catch {
+    url = undefined
+  }
+  // Never echo the value: an endpoint may carry a token.
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError(`${name}: must be an http:// or https:// URL`)
+  }
+  return raw
+}
+
+function readRatio(env: Env, name: string, fallback: number): number {
+  const raw = readString(env, name)
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!/^\d*\.?\d+$/.test(raw) || value < 0 || value > 1) {
+    throw new ConfigError(`${name}: must be a number from 0 to 1 (got ${JSON.stringify(raw.slice(0, 40))})`)
+  }
+  return value
 }
 
 function readDatabaseTarget(env: Env): DatabaseTarget {

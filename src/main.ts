@@ -1,5 +1,7 @@
 import { type Config, ConfigError, loadConfig } from './config.js'
 
+const DUPLICATE_SIGNAL_MS = 500
+
 /** Start-up failures the user can fix: one line on stderr, exit 1, no stack trace. */
 function exitWithError(message: string): never {
   process.stderr.write(`ctera-app: ${message}\n`)
@@ -27,16 +29,26 @@ async function main(): Promise<void> {
 
   // Signals are handled from here on, so a SIGTERM during start-up still stops what was started.
   const shutdown = new Shutdown(logger)
-  // Exit only once the last log lines are written: on a terminal or a full pipe, pino may still hold them.
-  const stop = (signal: NodeJS.Signals) =>
+  let firstSignalAt: number | undefined
+  const stop = (signal: NodeJS.Signals) => {
+    if (firstSignalAt !== undefined) {
+      // One Ctrl-C reaches us twice under `npm start` or `npm run dev` (from the terminal to the whole
+      // process group, and again forwarded by npm or tsx): that copy waits for the same shutdown.
+      if (performance.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return
+      logger.warn({ signal }, 'second signal: exiting now')
+      process.exit(1)
+    }
+    firstSignalAt = performance.now()
+    // Exit only once the last log lines are written: on a terminal or a full pipe, pino may still hold them.
     void shutdown.run(signal).then(() => logger.flush(() => process.exit(0)))
+  }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   // A closed terminal or `kill -HUP`: nothing to reload here, so it stops gracefully too (Node's default is to die at once).
   process.on('SIGHUP', stop)
 
   try {
-    await startService(config, logger, shutdown)
+    await startService(config, logger, { shutdown })
   } catch (error) {
     if (error instanceof ListenError || error instanceof EmbeddedPostgresError) exitWithError(error.message)
     throw error

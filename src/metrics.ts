@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Database } from './db/database.js'
 import type { HealthMonitor } from './health/monitor.js'
+import { registerMonitorMetrics } from './health/monitor-metrics.js'
 
 const TABLE_COUNT_TIMEOUT_MS = 1000
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
@@ -56,6 +57,8 @@ export function createMetrics(db: Database, monitor: HealthMonitor): Metrics {
       if (monitor.lastSuccessAt) this.set(monitor.lastSuccessAt.getTime() / 1000)
     },
   })
+
+  registerMonitorMetrics(registry, monitor)
 
   new Gauge({
     name: 'db_pool_connections',

@@ -2,18 +2,44 @@ import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createApp } from './app.js'
+import { type App, type AppConfig, createApp } from './app.js'
 import type { Config, ConnectionSettings } from './config.js'
-import { createDatabase } from './db/database.js'
+import type { Database } from './db/database.js'
 import { startEmbeddedPostgres } from './db/embedded.js'
+import { createPostgresDatabase } from './db/postgres.js'
+import { dampingOptions } from './health/damping-options.js'
+import { HealthMonitor } from './health/monitor.js'
+import { closeServer } from './http/close-server.js'
+import { createHttpServer } from './http/server.js'
+import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
-import { createHttpServer } from './server.js'
-import { closeServer, type Shutdown } from './shutdown.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { Shutdown } from './shutdown.js'
+import { startTracing } from './telemetry/tracing.js'
 
-/** The whole service, started: stop() runs the shutdown order, newest first. */
-export interface RunningService {
+/** The service's parts, wired together and not started: no socket, no timer. */
+export interface ServiceParts {
+  db: Database
+  monitor: HealthMonitor
+  lifecycle: Lifecycle
+  metrics: Metrics
+  app: App
+}
+
+/** The whole service, started. */
+export interface RunningService extends ServiceParts {
   readonly port: number
+  /** `http(s)://127.0.0.1:<port>` (or the HOST it listens on). */
+  readonly url: string
+  /** Runs the shutdown order once; later calls wait for the same shutdown. */
   stop(reason: string): Promise<void>
+}
+
+export interface StartOptions {
+  /** main.ts passes its own, so that a signal during start-up stops what has been started so far. */
+  shutdown?: Shutdown
+  /** Check the database in the background (default true). Tests that count probes turn it off. */
+  backgroundChecks?: boolean
 }
 
 /** Thrown when the port cannot be had; what was started is stopped already. */
@@ -22,21 +48,60 @@ export class ListenError extends Error {
 }
 
 /**
- * Builds and starts everything: the database (the embedded one when none is configured), the pools,
- * the app, the HTTP server and the background health monitor. A stop() that arrives during start-up
- * (shutdown.run from a signal) still stops whatever has been started by then.
+ * Wires the service on a database: the health monitor reads the database directly, the app answers
+ * from all of them. Used by startService, and by the fast tests on an in-memory database.
+ */
+export function buildService(
+  config: AppConfig,
+  db: Database,
+  logger: Logger,
+  version = packageVersion(),
+): ServiceParts {
+  const monitor = new HealthMonitor(
+    db,
+    {
+      intervalMs: config.healthIntervalMs,
+      staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
+      damping: dampingOptions(config),
+      maxWatchers: config.maxSubscriptions,
+    },
+    logger,
+  )
+  const lifecycle = new Lifecycle()
+  const metrics = createMetrics(db, monitor)
+  const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version })
+  return { db, monitor, lifecycle, metrics, app }
+}
+
+/**
+ * The composition root: starts the database (the embedded one when none is configured), the pools, the
+ * app, the HTTP server and the background health monitor, and returns them with stop().
+ *
+ * stop() runs the shutdown order, newest first, whatever had been started by then:
+ *   1. readiness 503 at once (liveness stays 200), keep serving for SHUTDOWN_DRAIN_MS while load
+ *      balancers notice; then stop accepting, stop the monitor (ending live subscriptions), and let
+ *      in-flight requests finish within SHUTDOWN_TIMEOUT_MS;
+ *   2. dispose GraphQL;
+ *   3. close the database pools;
+ *   4. stop the embedded PostgreSQL, if one was started.
  */
 export async function startService(
   config: Config,
   logger: Logger,
-  shutdown: Shutdown,
+  { shutdown = new Shutdown(logger), backgroundChecks = true }: StartOptions = {},
 ): Promise<RunningService> {
+  // Registered first, so it runs last at shutdown: spans of the requests that finish while draining are sent.
+  if (config.tracing) {
+    const tracing = await startTracing(config.tracing, logger)
+    shutdown.add('send the last spans', () => tracing.shutdown())
+  }
   const settings = await connectionSettings(config, logger, shutdown)
-  const db = createDatabase(settings, config, logger)
+  const db = createPostgresDatabase(settings, config, logger)
   shutdown.add('close the database pools', () => db.close())
   logger.info({ database: db.description, embedded: config.database.kind === 'embedded' }, 'using database')
 
-  const app = createApp({ config, db, logger, version: packageVersion() })
+  const parts = buildService(config, db, logger)
+  const { app, monitor, lifecycle } = parts
   shutdown.add('dispose GraphQL', () => app.dispose())
   const server = createHttpServer(config, app.handle)
   try {
@@ -45,16 +110,16 @@ export async function startService(
     await shutdown.run('cannot listen')
     throw new ListenError(listenFailure(error as NodeJS.ErrnoException, config))
   }
-  app.monitor.start()
-  // Run first at shutdown: readiness 503 at once (liveness stays 200), keep serving while load balancers
-  // notice, then stop accepting, end live subscriptions, and let in-flight requests finish.
+  if (backgroundChecks) monitor.start()
   shutdown.add('stop accepting, end subscriptions, finish requests', async () => {
-    app.monitor.beginShutdown()
+    lifecycle.beginShutdown()
     if (config.shutdownDrainMs > 0) {
       logger.info({ drainMs: config.shutdownDrainMs }, 'draining: not ready, still serving')
       await sleep(config.shutdownDrainMs)
     }
-    await closeServer(server, config.shutdownTimeoutMs, logger, () => app.monitor.stop())
+    await closeServer(server, config.shutdownTimeoutMs, logger, () => monitor.stop())
+    // A server that never listened (or closed already) has no streams to end.
+    monitor.stop()
   })
   const { port } = server.address() as AddressInfo
   const scheme = config.tls ? 'https' : 'http'
@@ -62,7 +127,12 @@ export async function startService(
     { host: config.host, port, tls: Boolean(config.tls), graphql: `${scheme}://localhost:${port}/graphql` },
     'listening',
   )
-  return { port, stop: (reason) => shutdown.run(reason) }
+  return {
+    ...parts,
+    port,
+    url: `${scheme}://${urlHost(config.host)}:${port}`,
+    stop: (reason) => shutdown.run(reason),
+  }
 }
 
 /** The configured database, or the embedded one started now when none is configured. */
@@ -89,6 +159,12 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve()
     })
   })
+}
+
+/** Where a client on this machine reaches a server bound to `host`. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
 }
 
 function listenFailure(error: NodeJS.ErrnoException, config: Config): string {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import type { ConnectionSettings } from '../src/config.js'
-import { findFreePort } from '../src/db/embedded.js'
+import { findFreePort } from '../src/net/free-port.js'
 import { type RunningService, startService } from './support/service.js'
 
 const postgres = inject('postgres')

@@ -100,8 +100,8 @@ describe('with an external database and the password in a file', () => {
     const code = await service.exited
 
     expect(health.status).toBe(200)
-    expect(await health.text()).toBe('{"container":"main-test","status":"Healthy!"}')
-    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}$/)
+    expect(await health.text()).toBe('{"container":"main-test","status":"Healthy!"}\n')
+    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}\n$/)
     expect(code).toBe(0)
     expect(using.embedded).toBe(false)
     expect(service.stdout.join('\n')).not.toContain('embedded PostgreSQL')
@@ -178,7 +178,7 @@ describe('with no database configured', () => {
     expect(await response.json()).toEqual({ data: { numberOfTables: 1 } })
     expect(await second.exited).toBe(0)
     expect([...first.stdout, ...second.stdout].join('\n')).not.toContain(credentials.password)
-  })
+  }, 120_000)
 })
 
 describe('a second instance in the same checkout', () => {
@@ -197,7 +197,7 @@ describe('a second instance in the same checkout', () => {
       /^ctera-app: another instance \(PostgreSQL pid \d+\) is using the embedded database in .*shared-data: stop it, or run a second instance with its own EMBEDDED_DB_DIR and PORT, or point DATABASE_URL at a server$/,
     )
     expect(await first.exited).toBe(0)
-  })
+  }, 120_000)
 })
 
 describe('Ctrl-C in a terminal', () => {

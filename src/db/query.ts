@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import { inDatabaseSpan } from '../telemetry/spans.js'
 import { classifyConnectFailure, classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
 
 /**
@@ -16,8 +17,9 @@ export async function withConnection<T>(
   } catch (error) {
     throw new DatabaseUnavailableError(classifyConnectFailure(error))
   }
-  // A connection lost while checked out is also emitted as 'error' on the client; unheard, that event
-  // would kill the process. pool.query() listens the same way.
+  // As pool.query() does, listen for the connection's 'error' while the client is out of the pool: a server
+  // that ends the session between two queries (57P01 when it shuts down) emits it with no query to fail,
+  // and an 'error' event nobody listens to kills the process.
   let lost: Error | undefined
   const onError = (error: Error) => {
     lost = error
@@ -25,14 +27,14 @@ export async function withConnection<T>(
   client.on('error', onError)
   try {
     const result = await work(client)
+    client.off('error', onError)
     client.release(lost)
     return result
   } catch (error) {
-    // As pool.query() does: a connection that failed a query is not trusted with the next one.
-    client.release(lost ?? (error instanceof Error ? error : true))
-    throw error
-  } finally {
     client.off('error', onError)
+    // As pool.query() does: a connection that failed a query is not trusted with the next one.
+    client.release(error instanceof Error ? error : true)
+    throw error
   }
 }
 
@@ -46,7 +48,8 @@ export async function queryRows<R extends pg.QueryResultRow>(
   values: unknown[] = [],
 ): Promise<R[]> {
   try {
-    return (await withConnection(pool, (client) => client.query<R>(text, values))).rows
+    return (await withConnection(pool, (client) => inDatabaseSpan(text, () => client.query<R>(text, values))))
+      .rows
   } catch (error) {
     if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
     throw error

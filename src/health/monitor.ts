@@ -1,11 +1,17 @@
 import { EventEmitter } from 'node:events'
-import type { HealthCheck } from '../db/health.js'
+import type { Database, HealthCheck } from '../db/database.js'
+import type { RoleReport } from '../db/role.js'
 import type { Logger } from '../logger.js'
+import { DampedHealth, type DampingOptions, type HealthTransition, NO_DAMPING } from './damped-state.js'
+import { poolPercent as queryPoolPercent } from './damping-options.js'
+import { logTransition, logWarnChange } from './transition-log.js'
 
 export interface MonitorOptions {
   intervalMs: number
-  /** Not ready once the last successful check is older than this. */
+  /** Not ready once the last successful check is older than this, whatever the damping. */
   staleAfterMs: number
+  /** Consecutive checks before the state, readiness or warn changes; history size; readiness policy. */
+  damping?: DampingOptions
   /** watch() refuses more consumers than this at once (each is a live subscription). */
   maxWatchers?: number
 }
@@ -18,35 +24,42 @@ export class TooManyWatchersError extends Error {
 export interface Readiness {
   ready: boolean
   /** Why not, in a few fixed words; absent when ready. */
-  reason?: 'starting' | 'shutting down' | 'database unreachable' | 'stale'
+  reason?: 'starting' | 'database unreachable' | 'not primary' | 'replica lagging' | 'stale'
 }
 
 const FIRST_RETRY_MS = 250
 const MAX_QUEUED_TRANSITIONS = 100
 
 /**
- * Keeps the latest health report: it checks the database once per interval (and sooner, backing off
- * from 250 ms, while it is down), and it sees every on-demand check too. Readiness, metrics and the
- * healthChanged subscription read from here, so none of them waits on the database.
+ * Keeps the latest health report and the service's judgement of it. It checks the database once per
+ * interval (and sooner, backing off from 250 ms, while it is down or confirming a change); its own
+ * checks decide the state, which changes only after enough consecutive checks agree (DampedHealth), so
+ * a storm of on-demand checks during a blip cannot flip it. On-demand checks update `latest` only.
+ * Readiness, metrics and the healthChanged subscription read from here, so none of them waits on the
+ * database.
  *
- * Events: 'report' (every check), 'transition' (the first report and every change of `healthy`),
- * 'close' (stop(): live subscriptions end).
+ * Events: 'report' (every check), 'transition' (report, HealthTransition: the first state and every
+ * confirmed change), 'close' (stop(): live subscriptions end).
  */
 export class HealthMonitor extends EventEmitter {
   latest: HealthCheck | undefined
   lastSuccessAt: Date | undefined
-  private shuttingDown = false
+  /** The server's role and lag, from the latest successful check that could tell them. */
+  lastRole: RoleReport | undefined
+  /** The judgement and the bounded history of the monitor's own checks. */
+  readonly state: DampedHealth
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   private retryMs = FIRST_RETRY_MS
   private watchers = 0
 
   constructor(
-    private readonly probe: () => Promise<HealthCheck>,
+    private readonly db: Pick<Database, 'checkHealth' | 'poolStats'>,
     private readonly options: MonitorOptions,
     private readonly logger: Logger,
   ) {
     super()
+    this.state = new DampedHealth(options.damping ?? NO_DAMPING)
     // Each watcher listens for 'transition' and 'close'; Node warns past 10 listeners by default.
     // The few other listeners (metrics, tests) get room of their own.
     this.setMaxListeners((options.maxWatchers ?? 100) + 20)
@@ -59,19 +72,29 @@ export class HealthMonitor extends EventEmitter {
 
   /** Checks now. Concurrent callers share the probe in flight (the database layer coalesces them). */
   async check(): Promise<HealthCheck> {
-    const report = await this.probe()
+    const report = await this.db.checkHealth()
     this.record(report)
+    return report
+  }
+
+  /** One of the monitor's own checks: it checks, then counts the result toward a change of state. */
+  async checkAndJudge(): Promise<HealthCheck> {
+    const report = await this.check()
+    if (!this.stopped) this.judge(report)
     return report
   }
 
   start(): void {
     if (this.timer || this.stopped) return
     const tick = async () => {
-      const report = await this.check()
+      await this.checkAndJudge()
       if (this.stopped) return
-      // While the database is down, look again sooner so readiness recovers quickly, backing off to the interval.
-      const delay = report.healthy ? this.options.intervalMs : Math.min(this.retryMs, this.options.intervalMs)
-      this.retryMs = report.healthy ? FIRST_RETRY_MS : Math.min(this.retryMs * 2, this.options.intervalMs)
+      // While the database is down, or a change waits for confirmation, look again sooner (backing off to
+      // the interval): readiness recovers quickly and a real outage is confirmed in about a second.
+      if (this.state.confirming === 1) this.retryMs = FIRST_RETRY_MS
+      const steady = this.state.healthy === true && this.state.confirming === 0
+      const delay = steady ? this.options.intervalMs : Math.min(this.retryMs, this.options.intervalMs)
+      this.retryMs = steady ? FIRST_RETRY_MS : Math.min(this.retryMs * 2, this.options.intervalMs)
       this.timer = setTimeout(tick, delay)
       this.timer.unref()
     }
@@ -79,29 +102,25 @@ export class HealthMonitor extends EventEmitter {
     this.timer.unref()
   }
 
-  /** Readiness turns false at once and stays false; liveness is unaffected. */
-  beginShutdown(): void {
-    this.shuttingDown = true
-  }
-
-  get isShuttingDown(): boolean {
-    return this.shuttingDown
-  }
-
   /** Stops the background checks and ends every live subscription. */
   stop(): void {
     this.stopped = true
-    this.beginShutdown()
     clearTimeout(this.timer)
     this.emit('close')
   }
 
+  /** The database's part of readiness (the lifecycle adds "shutting down": src/rest/probes.ts). */
   readiness(now = Date.now()): Readiness {
-    if (this.shuttingDown) return { ready: false, reason: 'shutting down' }
-    if (!this.latest) return { ready: false, reason: 'starting' }
-    if (!this.latest.healthy) return { ready: false, reason: 'database unreachable' }
+    if (this.state.healthy === undefined) return { ready: false, reason: 'starting' }
+    if (!this.state.healthy) {
+      const reason = this.state.reason
+      const policy = reason === 'not primary' || reason === 'replica lagging'
+      return { ready: false, reason: policy ? reason : 'database unreachable' }
+    }
+    // A cap on damping too: however many failures it waits for, no success for this long is not ready.
     if (!this.lastSuccessAt || now - this.lastSuccessAt.getTime() > this.options.staleAfterMs) {
-      return { ready: false, reason: 'stale' }
+      const failing = this.state.checks.newest()?.healthy === false
+      return { ready: false, reason: failing ? 'database unreachable' : 'stale' }
     }
     return { ready: true }
   }
@@ -135,7 +154,12 @@ export class HealthMonitor extends EventEmitter {
     this.once('close', finish)
     if (this.stopped) finish()
     else if (this.latest) queue.push(this.latest)
-    else void this.check() // its report is the first transition, and so reaches the queue
+    else
+      void this.check().then((report) => {
+        // The monitor's first check may have queued this very report as its first transition already.
+        if (!done && !queue.includes(report)) queue.unshift(report)
+        wake?.()
+      })
 
     const iterator: AsyncIterableIterator<HealthCheck> = {
       [Symbol.asyncIterator]: () => iterator,
@@ -159,10 +183,22 @@ export class HealthMonitor extends EventEmitter {
     if (report === previous || (previous && report.checkedAt < previous.checkedAt)) return
     this.latest = report
     if (report.healthy) this.lastSuccessAt = report.checkedAt
+    if (report.healthy && report.role) {
+      this.lastRole = { role: report.role, replayLagSeconds: report.replayLagSeconds }
+    }
     this.emit('report', report)
-    if (previous?.healthy === report.healthy) return
-    if (report.healthy) this.logger.info({ latencyMs: report.latencyMs }, 'database is reachable')
-    else this.logger.warn({ reason: report.reason }, 'database is unreachable')
-    this.emit('transition', report)
+  }
+
+  /** The monitor's own checks only: each one counts toward a change of state, logged once when it happens. */
+  private judge(report: HealthCheck): void {
+    const previousReason = this.state.reason
+    const poolPercent = queryPoolPercent(this.db.poolStats().queries)
+    const { transition, warnChanges } = this.state.observe(report, poolPercent)
+    for (const change of warnChanges) {
+      logWarnChange(this.logger, change, { latencyMs: report.latencyMs, poolPercent }, this.options.damping)
+    }
+    if (!transition) return
+    logTransition(this.logger, transition, report, previousReason)
+    this.emit('transition', report, transition satisfies HealthTransition)
   }
 }

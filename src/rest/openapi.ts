@@ -21,6 +21,30 @@ const checkEntry = {
   },
 }
 
+const roleEntry = {
+  type: 'object',
+  required: ['componentType', 'observedValue', 'status', 'time'],
+  additionalProperties: false,
+  properties: {
+    componentType: { const: 'datastore' },
+    observedValue: { enum: ['primary', 'standby'] },
+    status: { enum: ['pass', 'warn'] },
+    time: { type: 'string', format: 'date-time' },
+  },
+}
+
+const historyEntry = {
+  type: 'object',
+  required: ['time', 'healthy', 'latencyMs', 'reason'],
+  additionalProperties: false,
+  properties: {
+    time: { type: 'string', format: 'date-time' },
+    healthy: { type: 'boolean' },
+    latencyMs: { type: 'number' },
+    reason: { type: ['string', 'null'] },
+  },
+}
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -125,7 +149,16 @@ export const openApiDocument = {
         additionalProperties: false,
         properties: {
           status: { enum: ['ready', 'not ready'] },
-          reason: { enum: ['starting', 'shutting down', 'database unreachable', 'stale'] },
+          reason: {
+            enum: [
+              'starting',
+              'shutting down',
+              'database unreachable',
+              'not primary',
+              'replica lagging',
+              'stale',
+            ],
+          },
         },
       },
       HealthJson: {
@@ -144,6 +177,18 @@ export const openApiDocument = {
             properties: {
               'postgresql:responseTime': { type: 'array', items: checkEntry },
               'postgresql:connections': { type: 'array', items: checkEntry },
+              'postgresql:role': { type: 'array', items: roleEntry },
+              'postgresql:replayLag': { type: 'array', items: checkEntry },
+            },
+          },
+          history: {
+            description:
+              'Only with HEALTH_DETAILS: the monitor\u2019s last checks and transitions, newest first.',
+            type: 'object',
+            required: ['checks', 'transitions'],
+            properties: {
+              checks: { type: 'array', items: historyEntry },
+              transitions: { type: 'array', items: historyEntry },
             },
           },
         },

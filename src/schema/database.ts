@@ -1,8 +1,7 @@
-import type { DatabaseOverview, TableInfo, TablePage } from '../db/insight.js'
-import type { TableFilter } from '../db/tables.js'
+import type { DatabaseOverview, TableFilter, TableInfo, TablePage } from '../db/database.js'
+import { hasNul, schemaArgument } from './arguments.js'
 import { builder } from './builder.js'
 import { badUserInput, whenDatabaseAvailable } from './errors.js'
-import { schemaArgument } from './tables.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 500
@@ -37,15 +36,17 @@ const Table = builder.objectRef<TableInfo>('Table').implement({
   }),
 })
 
-const PageInfo = builder.objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo').implement({
-  fields: (t) => ({
-    hasNextPage: t.exposeBoolean('hasNextPage'),
-    endCursor: t.exposeString('endCursor', {
-      nullable: true,
-      description: 'Pass as `after` for the next page.',
+export const PageInfo = builder
+  .objectRef<{ hasNextPage: boolean; endCursor: string | null }>('PageInfo')
+  .implement({
+    fields: (t) => ({
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', {
+        nullable: true,
+        description: 'Pass as `after` for the next page.',
+      }),
     }),
-  }),
-})
+  })
 
 const TableConnection = builder
   .objectRef<{ page: TablePage; filter: TableFilter }>('TableConnection')
@@ -124,8 +125,7 @@ function decodeCursor(cursor: string): { schema: string; name: string } {
   if (cursor.length > MAX_CURSOR_LENGTH) throw invalid
   try {
     const [schema, name] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    // A NUL byte could not have come from a table name: PostgreSQL text cannot hold one.
-    if (typeof schema === 'string' && typeof name === 'string' && !`${schema}${name}`.includes('\u0000')) {
+    if (typeof schema === 'string' && typeof name === 'string' && !hasNul(schema + name)) {
       return { schema, name }
     }
   } catch {

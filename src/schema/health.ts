@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql'
-import type { HealthCheck } from '../db/health.js'
+import type { HealthCheck } from '../db/database.js'
 import { TooManyWatchersError } from '../health/monitor.js'
 import { builder } from './builder.js'
 
@@ -10,6 +10,11 @@ export interface HealthReport extends HealthCheck {
 // The seed's exact words: scripts and dashboards built on the Flask app compare against them.
 export const HEALTHY = 'Healthy!'
 export const UNHEALTHY = 'Unhealthy'
+
+export const DatabaseRole = builder.enumType('DatabaseRole', {
+  description: 'What the server is in a replication set, as pg_is_in_recovery() says.',
+  values: { PRIMARY: { value: 'primary' }, STANDBY: { value: 'standby' } } as const,
+})
 
 export const Health = builder.objectRef<HealthReport>('Health').implement({
   description: 'The result of one live check of the database connection.',
@@ -29,6 +34,16 @@ export const Health = builder.objectRef<HealthReport>('Health').implement({
       description:
         'null when healthy; otherwise a short fixed reason such as "connection refused" or "timeout".',
     }),
+    role: t.expose('role', {
+      type: DatabaseRole,
+      nullable: true,
+      description: 'PRIMARY or STANDBY; null when the check failed or the server cannot say.',
+    }),
+    replayLagSeconds: t.exposeFloat('replayLagSeconds', {
+      nullable: true,
+      description:
+        'On a standby, how far replay is behind: 0 when everything received is replayed, else the age of the last replayed transaction. null on a primary.',
+    }),
   }),
 })
 
@@ -36,7 +51,7 @@ builder.queryField('health', (t) =>
   t.field({
     type: Health,
     description:
-      'Checks the database now (SELECT 1). A dead database is reported here, not raised as an error.',
+      'Checks the database now (one query, which also asks its role). A dead database is reported here, not raised as an error.',
     resolve: async (_root, _args, ctx) => ({ ...(await ctx.monitor.check()), container: ctx.containerName }),
   }),
 )

@@ -2,6 +2,7 @@ import { builder } from './builder.js'
 import './database.js'
 import './date-time.js'
 import './health.js'
+import './health-history.js'
 import './tables.js'
 
 export const schema = builder.toSchema()

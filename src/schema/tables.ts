@@ -1,21 +1,6 @@
+import { schemaArgument } from './arguments.js'
 import { builder } from './builder.js'
-import { badUserInput, whenDatabaseAvailable } from './errors.js'
-
-// PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1); a longer name cannot match.
-export const MAX_SCHEMA_NAME_LENGTH = 63
-
-/**
- * The `schema` argument, checked before it reaches PostgreSQL: too long cannot match, and a NUL byte
- * is refused by the server's text encoding (an error that would otherwise look like ours).
- */
-export function schemaArgument(schema: string | null | undefined): string | undefined {
-  if (schema == null) return undefined
-  if (schema.length > MAX_SCHEMA_NAME_LENGTH) {
-    throw badUserInput(`schema must be at most ${MAX_SCHEMA_NAME_LENGTH} characters`)
-  }
-  if (schema.includes('\u0000')) throw badUserInput('schema must not contain NUL characters')
-  return schema
-}
+import { whenDatabaseAvailable } from './errors.js'
 
 builder.queryField('numberOfTables', (t) =>
   t.int({

@@ -83,5 +83,7 @@ describe('the embedded PostgreSQL', () => {
       const owner = execFileSync('ps', ['-o', 'user=,args=', '-C', 'postgres'], { encoding: 'utf8' })
       expect(owner).toContain(`postgres ${join(SHARED_BINARIES_ROOT, version, 'bin', 'postgres')}`)
     },
+    // Copies 60 MB of binaries twice and creates a cluster: slow on a busy machine.
+    120_000,
   )
 })

@@ -112,7 +112,7 @@ describe('a connection refused at connect time is 503 with a fixed reason, never
       reason,
     })
     expect(health.status).toBe(503)
-    expect(service.app.monitor.latest?.reason).toBe(reason)
+    expect(service.monitor.latest?.reason).toBe(reason)
     for (const { body } of graphql) {
       expect(body.errors[0].extensions).toEqual({ code: 'DATABASE_UNAVAILABLE', reason })
     }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EXAMPLE_QUERY } from '../../src/app.js'
+import { EXAMPLE_QUERY } from '../../src/graphql/yoga.js'
 import type { TestPostgres } from '../support/postgres.js'
 import { CONTAINER_NAME, type RunningService, startServiceOnOwnPostgres } from '../support/service.js'
 
@@ -57,7 +57,7 @@ describe('a dead database is a report, for the default query too', () => {
     const tables = await fetch(`${service.url}/number_of_tables`)
 
     expect(health.status).toBe(503)
-    expect(await health.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Unhealthy"}`)
+    expect(await health.text()).toBe(`{"container":"${CONTAINER_NAME}","status":"Unhealthy"}\n`)
     expect(tables.status).toBe(503)
     const body = await tables.json()
     expect(body).toMatchObject({ error: 'The database is unavailable.', code: 'DATABASE_UNAVAILABLE' })

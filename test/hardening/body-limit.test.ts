@@ -1,7 +1,8 @@
 import { Agent, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { REFUSED_BODY_DRAIN_BYTES } from '../../src/rest/body-limit.js'
+import { REFUSED_BODY_DRAIN_BYTES } from '../../src/http/graphql-body-limit.js'
+import { seedJson } from '../../src/http/respond.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')
@@ -17,7 +18,7 @@ afterAll(async () => {
   await service?.close()
 })
 
-const TOO_LARGE = JSON.stringify({
+const TOO_LARGE = seedJson({
   error: 'Request body larger than 100000 bytes',
   code: 'PAYLOAD_TOO_LARGE',
 })

@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { GRAPHQL_LIMITS } from '../../src/graphql-limits.js'
+import { GRAPHQL_LIMITS } from '../../src/graphql/limits.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')
@@ -38,7 +38,7 @@ async function post(service: RunningService, body: unknown, headers: Record<stri
 describe('GraphQL abuse limits, enforced before any database work', () => {
   it(`refuses 1,000 aliases of health without a single probe`, async () => {
     let probes = 0
-    dev.app.monitor.on('report', () => probes++)
+    dev.monitor.on('report', () => probes++)
     const query = `{ ${Array.from({ length: 1000 }, (_, index) => `a${index}: health { status }`).join(' ')} }`
 
     const result = await post(dev, { query })
@@ -167,6 +167,6 @@ describe('production switches', () => {
     const response = await fetch(`${prod.url}/`, { headers: { accept: 'text/html' } })
 
     expect(response.status).toBe(404)
-    expect(await response.text()).toBe('{"error":"Not Found","code":"NOT_FOUND"}')
+    expect(await response.text()).toBe('{"code":"NOT_FOUND","error":"Not Found"}\n')
   })
 })

@@ -1,5 +1,6 @@
 import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { seedJson } from '../../src/http/respond.js'
 import { type Certificates, makeCertificates } from '../support/certificates.js'
 import { type RunningNginx, startNginx } from '../support/nginx.js'
 import { opensslHandshake } from '../support/openssl-handshake.js'
@@ -81,8 +82,8 @@ describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => 
     const tables = await viaNginx('/number_of_tables')
 
     expect(health.status).toBe(200)
-    expect(health.body).toBe('{"container":"ctera-app-test","status":"Healthy!"}')
-    expect(tables.body).toMatch(/^\{"number_of_tables":"\d+"\}$/)
+    expect(health.body).toBe('{"container":"ctera-app-test","status":"Healthy!"}\n')
+    expect(tables.body).toMatch(/^\{"number_of_tables":"\d+"\}\n$/)
     expect(health.headers['strict-transport-security']).toBe('max-age=31536000')
     expect(String(health.headers.server)).toBe('nginx')
   })
@@ -143,7 +144,7 @@ describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => 
 
     expect(results.statuses, nginx.errorLog()).toEqual({ 413: 60 })
     expect(results.bodies).toEqual([
-      JSON.stringify({ error: 'Request body larger than 100000 bytes', code: 'PAYLOAD_TOO_LARGE' }),
+      seedJson({ error: 'Request body larger than 100000 bytes', code: 'PAYLOAD_TOO_LARGE' }),
     ])
     expect(results.contentTypes).toEqual(['application/json'])
   })
@@ -164,7 +165,7 @@ describe('the reverse proxy (deploy/nginx/ctera-app.conf on real nginx)', () => 
       expect(removed).toBe(true)
       expect(results.statuses, lenient.errorLog()).toEqual({ 413: 60 })
       expect(results.bodies).toEqual([
-        JSON.stringify({ error: 'Request body larger than 100000 bytes', code: 'PAYLOAD_TOO_LARGE' }),
+        seedJson({ error: 'Request body larger than 100000 bytes', code: 'PAYLOAD_TOO_LARGE' }),
       ])
     } finally {
       lenient.stop()

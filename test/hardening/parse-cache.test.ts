@@ -1,6 +1,6 @@
 import { parse } from 'graphql'
 import { describe, expect, it } from 'vitest'
-import { createParseCaches, estimateEntryBytes, PARSE_CACHE_LIMITS } from '../../src/graphql-cache.js'
+import { createParseCaches, estimateEntryBytes, PARSE_CACHE_LIMITS } from '../../src/graphql/parse-cache.js'
 
 describe('the parse and validation cache, bounded in bytes', () => {
   it('keeps small documents, leaves near-limit ones out, and never holds more than its budget', () => {

@@ -137,7 +137,7 @@ describe('HTTPS for the service (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
 
     expect(service.url).toMatch(/^https:/)
     expect(answer.status).toBe(200)
-    expect(answer.body).toBe('{"container":"ctera-app-test","status":"Healthy!"}')
+    expect(answer.body).toBe('{"container":"ctera-app-test","status":"Healthy!"}\n')
     expect(answer.protocol).toMatch(/^TLSv1\.[23]$/)
   })
 

@@ -52,6 +52,15 @@ describe('GET /metrics', () => {
     ).toBe(1)
     expect(sample(text, 'graphql_request_duration_seconds_count', '{operation_type="query"}')).toBe(1)
     expect(sample(text, 'graphql_errors_total', '{operation_type="query",phase="validate"}')).toBe(1)
+    expect(sample(text, 'db_is_standby')).toBe(0)
+    expect(sample(text, 'db_replay_lag_seconds')).toBe(0)
+    expect(sample(text, 'db_health_transitions_total', '{to="healthy",reason="ok"}')).toBe(1)
+    expect(sample(text, 'db_health_transitions_total', '{to="unhealthy",reason="connection refused"}')).toBe(
+      0,
+    )
+    expect(sample(text, 'db_health_last_transition_timestamp_seconds')).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    )
     expect(text).toContain('process_resident_memory_bytes')
     expect(text).toContain('nodejs_eventloop_lag_seconds')
   })
@@ -85,18 +94,35 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/method="other",route="\/health",status="405"/)
   })
 
-  it('says db_up 0 honestly once connecting fails, and 1 again after recovery', async () => {
+  it('says db_up 0 honestly once connecting fails, and 1 again after recovery; counts each transition once', async () => {
+    const before = await scrape()
     await postgres.server.stop()
-    await until(async () => sample((await scrape()).text, 'db_up') === 0)
+    // The monitor's confirmed state, not readiness: the stale cap can turn readiness first at this interval.
+    await until(async () => service.monitor.state.healthy === false)
     const down = await scrape()
     await postgres.server.start()
-    await until(async () => sample((await scrape()).text, 'db_up') === 1, 10_000)
+    await until(async () => service.monitor.state.healthy === true, 10_000)
     const up = await scrape()
+    const transitions = (text: string, labels: string) =>
+      sample(text, 'db_health_transitions_total', labels) ?? 0
 
     expect(sample(down.text, 'db_up')).toBe(0)
     expect(
       sample(down.text, 'db_health_check_duration_seconds_count', '{result="unhealthy"}'),
     ).toBeGreaterThan(0)
     expect(sample(up.text, 'db_up')).toBe(1)
+    // Whatever the reason (refused, lost, not accepting connections while it stops): one transition.
+    const lost = (text: string) =>
+      [...text.matchAll(/^db_health_transitions_total\{to="unhealthy",reason="[^"]+"\} (\d+)$/gm)].reduce(
+        (sum, match) => sum + Number(match[1]),
+        0,
+      )
+    expect(lost(down.text) - lost(before.text)).toBe(1)
+    expect(transitions(up.text, '{to="healthy",reason="ok"}')).toBe(
+      transitions(before.text, '{to="healthy",reason="ok"}') + 1,
+    )
+    expect(sample(up.text, 'db_health_last_transition_timestamp_seconds')).toBeGreaterThan(
+      sample(before.text, 'db_health_last_transition_timestamp_seconds') ?? Number.POSITIVE_INFINITY,
+    )
   })
 })

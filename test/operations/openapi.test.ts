@@ -2,7 +2,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { findFreePort } from '../../src/db/embedded.js'
+import { findFreePort } from '../../src/net/free-port.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')
@@ -19,8 +19,8 @@ let document: {
 beforeAll(async () => {
   up = await startService(postgres.app)
   down = await startService({ ...postgres.app, port: await findFreePort() })
-  await up.app.monitor.check()
-  await down.app.monitor.check()
+  await up.monitor.check()
+  await down.monitor.check()
   document = await (await fetch(`${up.url}/openapi.json`)).json()
 })
 afterAll(async () => {

@@ -67,7 +67,7 @@ describe('liveness and readiness', () => {
   })
 
   it('is not ready once the last success is older than the stale cutoff', () => {
-    const monitor = service.app.monitor
+    const monitor = service.monitor
     const lastSuccess = monitor.lastSuccessAt?.getTime() ?? 0
 
     expect(monitor.readiness(lastSuccess + 200 * 3 - 1)).toEqual({ ready: true })
@@ -75,7 +75,7 @@ describe('liveness and readiness', () => {
   })
 
   it('turns not ready at once at shutdown while liveness stays 200', async () => {
-    service.app.monitor.beginShutdown()
+    service.lifecycle.beginShutdown()
 
     const ready = await get('/readyz')
     const live = await get('/livez')

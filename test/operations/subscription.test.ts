@@ -50,8 +50,9 @@ describe('subscription healthChanged over Server-Sent Events', () => {
     const down = await next()
     await postgres.server.start()
     const up = await next()
-    await service.app.dispose()
+    const stopping = service.stop('test')
     const last = await next()
+    await stopping
 
     expect(response.headers.get('content-type')).toContain('text/event-stream')
     expect(current).toEqual({

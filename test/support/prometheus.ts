@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { findFreePort } from '../../src/db/embedded.js'
+import { findFreePort } from '../../src/net/free-port.js'
 
 export interface PrometheusSample {
   metric: Record<string, string>

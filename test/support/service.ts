@@ -1,38 +1,45 @@
-import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
-import { type App, type AppConfig, createApp } from '../../src/app.js'
-import { type ConnectionSettings, loadConfig } from '../../src/config.js'
-import { createDatabase, type Database, type DatabaseOptions } from '../../src/db/database.js'
+import type { AppConfig } from '../../src/app.js'
+import { type Config, type ConnectionSettings, loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
-import { createHttpServer, type ServerOptions } from '../../src/server.js'
+import { type RunningService as Service, startService as startTheService } from '../../src/service.js'
 import { startTestPostgres } from './postgres.js'
 
 export const CONTAINER_NAME = 'ctera-app-test'
 
-export interface RunningService {
-  url: string
-  app: App
-  db: Database
+export interface RunningService extends Service {
   /** Every log line the service wrote, as parsed JSON. */
   logs: Array<Record<string, unknown>>
   rawLogs: string[]
   close(): Promise<void>
 }
 
-export type ServiceOptions = Partial<DatabaseOptions> &
-  Partial<AppConfig> &
-  Partial<ServerOptions> & {
-    /** Start the background health monitor, as main.ts does (default true). */
+export type ServiceOptions = Partial<Omit<Config, 'database'>> &
+  Partial<AppConfig> & {
+    /** Check the database in the background, as main.ts does (default true). */
     monitor?: boolean
   }
 
-/** The real app on a real socket (port 0), as main.ts wires it, with its logs captured. */
+/**
+ * The service as main.ts starts it (src/service.ts), on a real socket (port 0 on 127.0.0.1), with its
+ * logs captured. close() is its own stop(): the same shutdown order, with a short timeout so that a
+ * test's idle keep-alive connections do not hold it.
+ */
 export async function startService(
   settings: ConnectionSettings,
   options: ServiceOptions = {},
 ): Promise<RunningService> {
   const { monitor = true, ...overrides } = options
-  const config = { ...loadConfig({}), containerName: CONTAINER_NAME, poolMax: 5, ...overrides }
+  const config: Config = {
+    ...loadConfig({}),
+    containerName: CONTAINER_NAME,
+    poolMax: 5,
+    port: 0,
+    host: '127.0.0.1',
+    shutdownTimeoutMs: 100,
+    ...overrides,
+    database: { kind: 'external', ...settings },
+  }
   const rawLogs: string[] = []
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -40,27 +47,14 @@ export async function startService(
       done()
     },
   })
-  const logger = createLogger('debug', sink)
-  const db = createDatabase(settings, config, logger)
-  const app = createApp({ config, db, logger, version: '1.2.3' })
-  const server = createHttpServer(config, app.handle)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  if (monitor) app.monitor.start()
-  const { port } = server.address() as AddressInfo
+  const service = await startTheService(config, createLogger('debug', sink), { backgroundChecks: monitor })
   return {
-    url: `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    app,
-    db,
+    ...service,
     rawLogs,
     get logs() {
       return rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>)
     },
-    close: async () => {
-      await app.dispose()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await db.close()
-    },
+    close: () => service.stop('test finished'),
   }
 }
 

@@ -38,6 +38,41 @@ describe('loadConfig', () => {
     })
   })
 
+  it('damps health changes by default (3 failures, 2 successes, 3 slow checks) with no readiness policy', () => {
+    expect(loadConfig({})).toMatchObject({
+      healthFailuresBeforeUnready: 3,
+      healthSuccessesBeforeReady: 2,
+      healthChecksBeforeWarn: 3,
+      healthHistorySize: 120,
+      healthRequirePrimary: false,
+      healthMaxReplayLagMs: 0,
+    })
+  })
+
+  it('traces only when an OTLP endpoint is set, sampling one new trace in ten by default', () => {
+    const base = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }
+
+    expect(loadConfig({}).tracing).toBeUndefined()
+    expect(loadConfig(base).tracing).toEqual({
+      endpoint: 'http://collector:4318/v1/traces',
+      sampler: 'parentbased_traceidratio',
+      ratio: 0.1,
+      serviceName: 'ctera-app',
+      scheduleDelayMs: 5000,
+    })
+    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://t/x' }).tracing?.endpoint).toBe(
+      'https://t/x',
+    )
+    expect(loadConfig({ ...base, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined()
+    expect(loadConfig({ ...base, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined()
+  })
+
+  it('never echoes an OTLP endpoint in its error (it may carry a token)', () => {
+    expect(configError({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://secret-token@x' })).not.toContain(
+      'secret',
+    )
+  })
+
   it('reads CORS_ORIGINS as a list of exact origins, and GRAPHQL_MAX_SUBSCRIPTIONS', () => {
     const config = loadConfig({
       CORS_ORIGINS: ' https://dashboard.example , http://localhost:3000',
@@ -98,6 +133,26 @@ describe('loadConfig', () => {
     [{ DB_HOST: 'db', DB_PORT: '0' }, /^DB_PORT: must be an integer from 1 to 65535/],
     [{ HEALTH_TIMEOUT_MS: '10' }, /^HEALTH_TIMEOUT_MS: must be an integer from 100/],
     [{ DB_POOL_MAX: '0' }, /^DB_POOL_MAX: /],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      /^OTEL_EXPORTER_OTLP_ENDPOINT: must be an http:\/\/ or https:\/\/ URL$/,
+    ],
+    [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, /^OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/],
+    [{ OTEL_TRACES_SAMPLER: 'sometimes' }, /^OTEL_TRACES_SAMPLER: must be one of always_on, always_off, /],
+    [{ OTEL_TRACES_EXPORTER: 'zipkin' }, /^OTEL_TRACES_EXPORTER: must be one of otlp, none/],
+    [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /^OTEL_EXPORTER_OTLP_PROTOCOL: must be one of http\/json/],
+    [
+      { HEALTH_FAILURES_BEFORE_UNREADY: '0' },
+      /^HEALTH_FAILURES_BEFORE_UNREADY: must be an integer from 1 to 100/,
+    ],
+    [
+      { HEALTH_SUCCESSES_BEFORE_READY: '101' },
+      /^HEALTH_SUCCESSES_BEFORE_READY: must be an integer from 1 to 100/,
+    ],
+    [{ HEALTH_CHECKS_BEFORE_WARN: 'three' }, /^HEALTH_CHECKS_BEFORE_WARN: must be an integer from 1 to 100/],
+    [{ HEALTH_HISTORY_SIZE: '100000' }, /^HEALTH_HISTORY_SIZE: must be an integer from 1 to 10000 /],
+    [{ HEALTH_REQUIRE_PRIMARY: 'primary' }, /^HEALTH_REQUIRE_PRIMARY: must be true or false/],
+    [{ HEALTH_MAX_REPLAY_LAG_MS: '-5' }, /^HEALTH_MAX_REPLAY_LAG_MS: must be an integer from 0 to 86400000/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ DB_USER: 'ctera' }, /^DB_HOST: required when DB_USER is set/],
     [

@@ -1,7 +1,7 @@
 import { type GraphQLSchema, parse } from 'graphql'
+import type { RestResponse } from '../http/respond.js'
 import type { Context } from '../schema/builder.js'
 import { UNHEALTHY } from '../schema/health.js'
-import type { RestResponse } from './respond.js'
 import { runOperation } from './run-operation.js'
 
 const HEALTH = parse('query RestHealth { health { healthy status container } }')

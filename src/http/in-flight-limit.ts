@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { drainOrClose } from './rest/body-limit.js'
-import type { RestResponse } from './rest/respond.js'
+import { drainOrClose } from './graphql-body-limit.js'
+import type { RestResponse } from './respond.js'
 
 export interface InFlightLimit {
   /** Counts the request in until its answer starts; undefined when admitted, else the 503 to send. */

@@ -73,7 +73,8 @@ const TABLES = `
 
 const KINDS: Record<string, TableKind> = { r: 'TABLE', p: 'PARTITIONED_TABLE', v: 'VIEW', f: 'FOREIGN_TABLE' }
 
-export function createInsight(pool: pg.Pool) {
+/** Overview and table pages, from read-only catalog queries. */
+export function createCatalogQueries(pool: pg.Pool) {
   return {
     async overview(): Promise<DatabaseOverview> {
       const [row] = await queryRows(pool, OVERVIEW)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { acceptsGzip } from '../compression.js'
+import { acceptsGzip } from './compression.js'
 
 /** A REST answer before it is written: the shims return these, app.ts writes them. */
 export interface RestResponse {
@@ -23,9 +23,10 @@ const COMPRESS_FROM_BYTES = 1024
  */
 export function send(req: IncomingMessage, res: ServerResponse, response: RestResponse): void {
   const isText = response.text !== undefined
-  let payload = Buffer.from(isText ? (response.text ?? '') : JSON.stringify(response.body))
+  const isEmpty = !isText && response.body === undefined
+  let payload = Buffer.from(isText ? (response.text ?? '') : isEmpty ? '' : seedJson(response.body))
   const headers: Record<string, string | number> = {
-    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+    ...(isEmpty ? {} : { 'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json' }),
     'cache-control': 'no-store',
     ...response.headers,
   }
@@ -39,6 +40,23 @@ export function send(req: IncomingMessage, res: ServerResponse, response: RestRe
   }
   res.writeHead(response.status, { ...headers, 'content-length': payload.length })
   res.end(req.method === 'HEAD' ? undefined : payload)
+}
+
+/**
+ * JSON as the seed's Flask `jsonify` wrote it, so scripts that compare bytes keep working: keys sorted,
+ * compact separators, and a closing newline. (`application/json` has no charset: JSON is UTF-8.)
+ */
+export function seedJson(value: unknown): string {
+  return `${JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  )}\n`
+}
+
+/** The answer to OPTIONS on a REST route, as the seed gave it: 200, the methods in `Allow`, no body. */
+export function options(allow: string): RestResponse {
+  return { status: 200, headers: { allow } }
 }
 
 export const notFound: RestResponse = { status: 404, body: { error: 'Not Found', code: 'NOT_FOUND' } }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
 import { createGunzip } from 'node:zlib'
-import { acceptsGzip } from './compression.js'
+import { acceptsGzip } from '../http/compression.js'
 
 /** Where the playground's code is served; the names carry a content hash, so they never change. */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/'

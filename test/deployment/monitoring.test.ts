@@ -63,16 +63,20 @@ describe('alerting rules (deploy/monitoring/alerts.yaml)', () => {
     expect(run.status).toBe(0)
   })
 
-  it('cover database down, flapping, slow, pool saturation and scrape missing, each with severity and text', () => {
+  it('cover database down, flapping, slow, pool saturation, replica lag and scrape missing, each with severity and text', () => {
     expect(rules.map((rule) => rule.alert)).toEqual([
       'CteraAppDatabaseDown',
       'CteraAppDatabaseFlapping',
       'CteraAppDatabaseSlow',
       'CteraAppPoolSaturated',
+      'CteraAppReplicaLagging',
       'CteraAppTargetDown',
       'CteraAppTargetMissing',
     ])
     expect(rules.find((rule) => rule.alert === 'CteraAppDatabaseDown')?.for).toBe('1m')
+    expect(rules.find((rule) => rule.alert === 'CteraAppDatabaseFlapping')?.expr).toContain(
+      'increase(db_health_transitions_total{job="ctera-app"}[15m])',
+    )
     for (const rule of rules) {
       expect(['critical', 'warning'], rule.alert).toContain(rule.labels.severity)
       expect(Object.keys(rule.annotations).sort(), rule.alert).toEqual(['description', 'summary'])
@@ -103,6 +107,20 @@ describe('alerting rules (deploy/monitoring/alerts.yaml)', () => {
 
     expect(run.status).not.toBe(0)
     expect(run.output).toContain('alertname: CteraAppDatabaseDown, time: 2m')
+  })
+
+  it('the unit tests can fail: flapping at 3 transitions fires where three changes must stay quiet', () => {
+    const run = runUnitTestsWith('alerts.yaml', (text) => text.replace('[15m])) >= 4', '[15m])) >= 3'))
+
+    expect(run.status).not.toBe(0)
+    expect(run.output).toContain('alertname: CteraAppDatabaseFlapping')
+  })
+
+  it('the unit tests can fail: a replica-lag rule that waits 2 minutes fires too early', () => {
+    const run = runUnitTestsWith('alerts.yaml', (text) => text.replace('for: 3m', 'for: 2m'))
+
+    expect(run.status).not.toBe(0)
+    expect(run.output).toContain('alertname: CteraAppReplicaLagging, time: 3m45s')
   })
 
   it('the unit tests can fail: a pool rule at 95 % misses the 90 % case', () => {

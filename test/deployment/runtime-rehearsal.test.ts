@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findFreePort } from '../../src/db/embedded.js'
+import { findFreePort } from '../../src/net/free-port.js'
 import { envOf, execForm, flags, ROOT, readStages, withKeyword, words } from '../support/dockerfile.js'
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
 import { readableByNobody, spawnService } from '../support/process.js'
@@ -113,8 +113,8 @@ describe('the image runtime stage, rehearsed', () => {
     service.child.kill('SIGTERM')
 
     expect(health.status).toBe(200)
-    expect(await health.text()).toBe('{"container":"ctera-app","status":"Healthy!"}')
-    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}$/)
+    expect(await health.text()).toBe('{"container":"ctera-app","status":"Healthy!"}\n')
+    expect(await tables.text()).toMatch(/^\{"number_of_tables":"\d+"\}\n$/)
     expect(healthyExit).toBe(0)
     expect(unhealthyExit).toBe(1)
     expect(await service.exited).toBe(0)

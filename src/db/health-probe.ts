@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
 import { withConnection } from './query.js'
+import { createRoleQuery, type DatabaseRole, type RoleReport } from './role.js'
 import { singleFlight } from './single-flight.js'
 
 export interface HealthCheck {
@@ -9,6 +10,10 @@ export interface HealthCheck {
   checkedAt: Date
   /** null when healthy; otherwise one of the fixed reasons, never driver text. */
   reason: FailureReason | null
+  /** primary or standby (pg_is_in_recovery()); null when the check failed or the server cannot say. */
+  role: DatabaseRole | null
+  /** On a standby, how far replay is behind, in seconds (see RoleReport); null otherwise. */
+  replayLagSeconds: number | null
 }
 
 export interface HealthCheckOptions {
@@ -24,27 +29,34 @@ const FAILURE_REUSE_MS = 250
 
 /**
  * Returns a health check that never throws and never takes longer than timeoutMs. Calls that arrive
- * while a probe is in flight share it, so a probe storm costs the database one `SELECT 1` at a time.
+ * while a probe is in flight share it, so a probe storm costs the database one query at a time.
  */
 export function createHealthCheck(pool: pg.Pool, options: HealthCheckOptions): () => Promise<HealthCheck> {
   let last: HealthCheck | undefined
-  // pg honours a per-query query_timeout; its type definitions do not list it.
-  const ping = { text: 'SELECT 1', query_timeout: options.timeoutMs } as pg.QueryConfig
+  const askServer = createRoleQuery(options.timeoutMs)
 
   async function probe(): Promise<HealthCheck> {
     const checkedAt = new Date()
     const started = performance.now()
     let reason: FailureReason | null = null
+    let role: RoleReport | null = null
     try {
-      await withDeadline(
-        withConnection(pool, (client) => client.query(ping)),
+      role = await withDeadline(
+        withConnection(pool, (client) => askServer(client)),
         options.timeoutMs,
       )
     } catch (error) {
       reason = classifyFailure(error)
     }
     const latencyMs = Math.round((performance.now() - started) * 100) / 100
-    last = { healthy: reason === null, latencyMs, checkedAt, reason }
+    last = {
+      healthy: reason === null,
+      latencyMs,
+      checkedAt,
+      reason,
+      role: role?.role ?? null,
+      replayLagSeconds: role?.replayLagSeconds ?? null,
+    }
     return last
   }
 

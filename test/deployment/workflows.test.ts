@@ -26,7 +26,7 @@ describe('GitHub workflows', () => {
 
     expect(result.output).toContain('Checking 2 workflow file(s)')
     expect(result.status, result.output).toBe(0)
-  })
+  }, 120_000)
 
   it('actionlint can fail: an unknown action input is reported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'actionlint-'))
@@ -40,7 +40,7 @@ describe('GitHub workflows', () => {
 
     expect(result.status).toBe(1)
     expect(result.output).toContain('input "nope" is not defined')
-  })
+  }, 120_000)
 
   it('pin every action to an exact version and grant only read access by default', () => {
     for (const name of ['ci.yml', 'docker.yml']) {
