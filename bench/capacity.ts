@@ -14,7 +14,7 @@ import { resolve } from 'node:path'
 import autocannon from 'autocannon'
 import type pg from 'pg'
 import { findFreePort } from '../src/net/free-port.js'
-import { startMeasuredPostgres } from './postgres.js'
+import { healthQueryCount, startMeasuredPostgres } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const short = process.argv.includes('--short')
@@ -113,13 +113,11 @@ async function measure(
     ])
     const seconds = (performance.now() - started) / 1000
     clearInterval(sampler)
-    const calls = await admin.query(
-      "SELECT coalesce(sum(calls), 0)::int AS n FROM pg_stat_statements WHERE query IN ('SELECT $1', 'SELECT 1')",
-    )
+    const calls = await healthQueryCount(admin)
     return {
       replicas,
       probeRequestsPerSecond: probes.reduce((sum, count) => sum + count, 0) / seconds,
-      probeQueriesPerSecond: calls.rows[0].n / seconds,
+      probeQueriesPerSecond: calls / seconds,
       plannedProbeQueriesPerSecond: replicas / (INTERVAL_MS / 1000),
       tableRequestsPerSecond: tables.reduce((sum, result) => sum + result.requests.average, 0),
       connections: peakConnections,

@@ -39,3 +39,15 @@ export async function startMeasuredPostgres(name: string) {
     },
   }
 }
+
+/**
+ * How many health checks the database has run: the role query (src/db/role.ts), or `SELECT 1` where the
+ * server cannot answer it (pg_stat_statements writes the literal as `$1`).
+ */
+export async function healthQueryCount(admin: pg.Client): Promise<number> {
+  const result = await admin.query(
+    `SELECT coalesce(sum(calls), 0)::int AS n FROM pg_stat_statements
+      WHERE query IN ('SELECT $1', 'SELECT 1') OR query LIKE 'SELECT pg_is_in_recovery() AS standby,%'`,
+  )
+  return Number(result.rows[0].n)
+}

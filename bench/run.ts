@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/logger.js'
 import { findFreePort } from '../src/net/free-port.js'
 import { startService } from '../src/service.js'
-import { startMeasuredPostgres } from './postgres.js'
+import { healthQueryCount, startMeasuredPostgres } from './postgres.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const smoke = process.argv.includes('--smoke')
@@ -176,14 +176,6 @@ async function graphqlEngineCeiling(db: ConnectionSettings): Promise<number> {
   return perSecond
 }
 
-/** How many health probe queries (`SELECT 1`, normalised to `SELECT $1`) the database has run. */
-async function probeQueries(admin: pg.Client): Promise<number> {
-  const result = await admin.query(
-    "SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements WHERE query IN ('SELECT $1', 'SELECT 1')",
-  )
-  return Number(result.rows[0].n)
-}
-
 async function ensureTables(admin: pg.Client, count: number): Promise<number> {
   await admin.query('CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION ctera')
   const existing = Number(
@@ -299,11 +291,11 @@ async function main(): Promise<void> {
     }> = []
     for (const c of PROBE_CONCURRENCY) {
       const measure = async (url: string) => {
-        const before = await probeQueries(admin)
+        const before = await healthQueryCount(admin)
         const started = performance.now()
         const result = await load(`${url}/health`, c)
         const seconds = (performance.now() - started) / 1000
-        return { rps: result.requestsPerSecond, dbQps: ((await probeQueries(admin)) - before) / seconds }
+        return { rps: result.requestsPerSecond, dbQps: ((await healthQueryCount(admin)) - before) / seconds }
       }
       const serviceSide = await measure(serviceUrl)
       const floorSide = await measure(floorUrl)

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { findFreePort } from '../src/net/free-port.js'
 import { CONTAINER_NAME, type RunningService, startService } from './support/service.js'
 
-// The seed's Flask responses, recorded byte for byte (shared/seed/flask-responses.md, beside the clone).
-const RECORDED = readFileSync(resolve(import.meta.dirname, '../../shared/seed/flask-responses.md'), 'utf8')
+// The seed's Flask responses, recorded byte for byte (a copy kept in docs/seed/).
+const RECORDED = readFileSync(resolve(import.meta.dirname, '../docs/seed/flask-responses.md'), 'utf8')
 
 /** The recorded body of the example whose first line starts with `title`, with NAME replaced. */
 function seedBody(title: string): string {

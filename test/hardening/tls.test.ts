@@ -25,8 +25,10 @@ afterAll(async () => {
   await postgres?.destroy()
 })
 
-async function start(...args: Parameters<typeof startService>) {
-  const service = await startService(...args)
+async function start(...[settings, options]: Parameters<typeof startService>) {
+  // A TLS handshake and a password exchange can take over the default 2 s on a busy machine: the
+  // outcome, not the speed, is what these tests check.
+  const service = await startService(settings, { healthTimeoutMs: 10_000, ...options })
   services.push(service)
   return service
 }
