@@ -11,7 +11,8 @@ import { createRequestListener } from './http/request-listener.js'
 import { methodNotAllowed, notFound, options, type RestResponse, send } from './http/respond.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
-import type { Metrics } from './metrics.js'
+import type { KnownRequest, Metrics } from './metrics.js'
+import { getApiDescription } from './rest/api-description.js'
 import { getHealthJson, wantsHealthJson } from './rest/health-json.js'
 import { getNumberOfTables } from './rest/number-of-tables.js'
 import { openApiDocument } from './rest/openapi.js'
@@ -91,6 +92,11 @@ export function createApp({
     getHealthJson(monitor, db, {
       containerName: config.containerName,
       policy: readinessPolicy(config),
+      warn: {
+        latencyMs: config.healthWarnLatencyMs,
+        poolPercent: config.healthWarnPoolPercent,
+        checksInARow: config.healthChecksBeforeWarn,
+      },
       details: config.healthDetails,
       version,
     })
@@ -111,7 +117,7 @@ export function createApp({
       text: await metrics.registry.metrics(),
       headers: { 'content-type': metrics.registry.contentType },
     }),
-    '/openapi.json': () => ({ status: 200, body: openApiDocument }),
+    '/openapi.json': getApiDescription,
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -131,6 +137,8 @@ export function createApp({
     send(req, res, response)
   }
 
+  metrics.initialiseRequests(usualAnswers())
+
   function routeLabel(path: string): string {
     if (path === GRAPHQL_PATH || Object.hasOwn(routes, path)) return path
     return path.startsWith(GRAPHIQL_ASSETS_PATH) ? GRAPHIQL_ASSETS_PATH : 'unmatched'
@@ -143,4 +151,17 @@ export function createApp({
       await yoga.dispose()
     },
   }
+}
+
+/**
+ * The answers each route gives in normal operation, whose metrics series exist from the start: GET on
+ * the REST routes with every status their API description lists, and GraphQL's POST with its usual ones.
+ */
+function usualAnswers(): KnownRequest[] {
+  const rest = Object.entries(openApiDocument.paths).flatMap(([route, item]) =>
+    Object.keys(item.get.responses).map((status) => ({ method: 'GET', route, status: Number(status) })),
+  )
+  // 400 unreadable or invalid, 413 too large, 503 busy or too many subscriptions.
+  const graphql = [200, 400, 413, 500, 503].map((status) => ({ method: 'POST', route: GRAPHQL_PATH, status }))
+  return [...rest, ...graphql]
 }

@@ -10,6 +10,17 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 export interface Metrics {
   registry: Registry
   observeRequest(method: string | undefined, route: string, status: number, seconds: number): void
+  /**
+   * Exports these requests' series at 0 before any is seen, so that the first error is a change that
+   * rate() and increase() can see (a series that appears with its first sample shows no increase).
+   */
+  initialiseRequests(requests: ReadonlyArray<KnownRequest>): void
+}
+
+export interface KnownRequest {
+  method: string
+  route: string
+  status: number
 }
 
 /**
@@ -60,33 +71,72 @@ export function createMetrics(db: Database, monitor: HealthMonitor): Metrics {
 
   registerMonitorMetrics(registry, monitor)
 
+  // Open connections split into in use and idle, so that sum() over state is the number open. Limits
+  // and waiting requests are not connections: they are metrics of their own.
   new Gauge({
     name: 'db_pool_connections',
-    help: 'Connections of the query pool and of the health-check pool: total open, idle, and requests waiting for one.',
+    help: 'Open connections of the query pool and of the health-check pool, by state: in use or idle.',
     labelNames: ['pool', 'state'],
     registers: [registry],
     collect() {
       for (const [pool, stats] of Object.entries(db.poolStats())) {
-        this.set({ pool, state: 'total' }, stats.total)
+        this.set({ pool, state: 'in_use' }, stats.total - stats.idle)
         this.set({ pool, state: 'idle' }, stats.idle)
-        this.set({ pool, state: 'waiting' }, stats.waiting)
-        this.set({ pool, state: 'max' }, stats.max)
       }
     },
   })
 
   new Gauge({
+    name: 'db_pool_max_connections',
+    help: 'The most connections each pool may open (DB_POOL_MAX for the query pool).',
+    labelNames: ['pool'],
+    registers: [registry],
+    collect() {
+      for (const [pool, stats] of Object.entries(db.poolStats())) this.set({ pool }, stats.max)
+    },
+  })
+
+  new Gauge({
+    name: 'db_pool_waiting_requests',
+    help: 'Requests waiting for a connection of each pool because every one is in use.',
+    labelNames: ['pool'],
+    registers: [registry],
+    collect() {
+      for (const [pool, stats] of Object.entries(db.poolStats())) this.set({ pool }, stats.waiting)
+    },
+  })
+
+  // The count is taken on scrape, and only while the database is up: while it is down, db_tables keeps
+  // the last count and its timestamp says how old that is. prom-client collects all metrics of a scrape
+  // at once: the timestamp waits for this scrape's count, so the two always match.
+  let tables = { count: 0, countedAt: 0 }
+  let counting: Promise<void> = Promise.resolve()
+  const countTables = async () => {
+    if (!monitor.latest?.healthy) return
+    // A slow database must not hold the scrape: keep the previous value after a second.
+    const count = await Promise.race([
+      db.countTables({ includeSystem: true }).catch(() => undefined),
+      sleep(TABLE_COUNT_TIMEOUT_MS, undefined, { ref: false }),
+    ])
+    if (count !== undefined) tables = { count, countedAt: Date.now() / 1000 }
+  }
+  new Gauge({
     name: 'db_tables',
-    help: 'The number of tables (the seed count: information_schema.tables), refreshed on scrape while the database is up.',
+    help: 'The number of tables (the seed count: information_schema.tables) at db_tables_last_success_timestamp_seconds.',
     registers: [registry],
     async collect() {
-      if (!monitor.latest?.healthy) return
-      // A slow database must not hold the scrape: keep the previous value after a second.
-      const count = await Promise.race([
-        db.countTables({ includeSystem: true }).catch(() => undefined),
-        sleep(TABLE_COUNT_TIMEOUT_MS, undefined, { ref: false }),
-      ])
-      if (count !== undefined) this.set(count)
+      counting = countTables()
+      await counting
+      this.set(tables.count)
+    },
+  })
+  new Gauge({
+    name: 'db_tables_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful count behind db_tables (0: never counted).',
+    registers: [registry],
+    async collect() {
+      await counting
+      this.set(tables.countedAt)
     },
   })
 
@@ -103,6 +153,10 @@ export function createMetrics(db: Database, monitor: HealthMonitor): Metrics {
     observeRequest(method, route, status, seconds) {
       const label = method && KNOWN_METHODS.has(method) ? method : 'other'
       requestDuration.observe({ method: label, route, status: String(status) }, seconds)
+    },
+    initialiseRequests(requests) {
+      for (const { method, route, status } of requests)
+        requestDuration.zero({ method, route, status: String(status) })
     },
   }
 }

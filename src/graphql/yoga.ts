@@ -10,7 +10,9 @@ import { useBadRequests } from './bad-requests.js'
 import { corsOptions, useVaryOrigin } from './cors.js'
 import { graphqlLimits } from './limits.js'
 import { useGraphqlMetrics } from './metrics.js'
+import { useMultipartSubscriptions } from './multipart-subscriptions.js'
 import { createParseCaches } from './parse-cache.js'
+import { useRefuseSingleConnectionMode } from './sse-single-connection.js'
 
 export const GRAPHQL_PATH = '/graphql'
 
@@ -88,6 +90,10 @@ export function createGraphqlServer({
       useGraphqlTracing(),
       useBadRequests(),
       useVaryOrigin(config.corsOrigins),
+      useMultipartSubscriptions((error) =>
+        logUnexpected(error, {}, 'unexpected error in a multipart subscription stream'),
+      ),
+      useRefuseSingleConnectionMode(),
     ],
   })
 }

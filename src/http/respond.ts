@@ -38,7 +38,9 @@ export function send(req: IncomingMessage, res: ServerResponse, response: RestRe
       headers['content-encoding'] = 'gzip'
     }
   }
-  res.writeHead(response.status, { ...headers, 'content-length': payload.length })
+  // A 304 must not say Content-Length: 0, which would be the length of the document it stands for.
+  if (response.status !== 304) headers['content-length'] = payload.length
+  res.writeHead(response.status, headers)
   res.end(req.method === 'HEAD' ? undefined : payload)
 }
 

@@ -1,7 +1,7 @@
 import type { Database, HealthCheck, PoolStats } from '../db/database.js'
 import type { DampedHealth } from '../health/damped-state.js'
 import type { HealthMonitor } from '../health/monitor.js'
-import { policyProblem, type ReadinessPolicy } from '../health/policy.js'
+import { type PolicyProblem, policyProblem, type ReadinessPolicy } from '../health/policy.js'
 import type { RestResponse } from '../http/respond.js'
 
 export const HEALTH_JSON = 'application/health+json'
@@ -9,6 +9,8 @@ export const HEALTH_JSON = 'application/health+json'
 export interface HealthJsonOptions {
   containerName: string
   policy: ReadinessPolicy
+  /** The monitor's warn thresholds (HEALTH_WARN_*, HEALTH_CHECKS_BEFORE_WARN), for `output` to cite. */
+  warn: { latencyMs: number; poolPercent: number; checksInARow: number }
   /** Versions and failure reasons help an attacker; they are shown only when this is on. */
   details: boolean
   version: string
@@ -28,11 +30,26 @@ export async function getHealthJson(
   return healthJson(await monitor.check(), db.poolStats().queries, monitor.state, options)
 }
 
+/** One entry of `checks`, as the draft names its fields. */
+interface CheckResult {
+  componentType: 'datastore'
+  observedValue?: number | string
+  observedUnit?: string
+  status: Status
+  time: string
+  /** Why it is not `pass`; the draft says to omit it on `pass`. */
+  output?: string
+}
+
+// The REST answers' words for an outage; the reason itself is shown only with HEALTH_DETAILS.
+const UNAVAILABLE = 'The database is unavailable.'
+
 /**
  * The detailed report in the IETF "Health Check Response Format for HTTP APIs" draft
  * (application/health+json): pass and warn answer 200, fail answers 503. `fail` is this check, now (as
  * /health); `warn` is the monitor's judgement, set only after HEALTH_CHECKS_BEFORE_WARN slow or saturated
  * checks in a row, so one slow answer does not raise it. A role the readiness policy rejects warns too.
+ * `output` says why a check is not `pass`, and is left out when it is.
  */
 export function healthJson(
   report: HealthCheck,
@@ -41,48 +58,46 @@ export function healthJson(
   options: HealthJsonOptions,
 ): RestResponse {
   const time = report.checkedAt.toISOString()
-  const inUse = pool.total - pool.idle
-
-  const latencyStatus: Status = !report.healthy ? 'fail' : judged.isWarning('slow') ? 'warn' : 'pass'
-  const poolStatus: Status = judged.isWarning('saturated') ? 'warn' : 'pass'
-  const problem = policyProblem(report, options.policy)
-  const role = roleChecks(report, problem, time)
+  const failure = options.details && report.reason ? report.reason : UNAVAILABLE
+  const inARow = options.warn.checksInARow > 1 ? `, ${options.warn.checksInARow} checks in a row` : ''
+  const inUse = { observedValue: pool.total - pool.idle, observedUnit: 'connections' }
+  const checks: Record<string, CheckResult[]> = report.healthy
+    ? {
+        'postgresql:responseTime': [
+          entry({ observedValue: report.latencyMs, observedUnit: 'ms' }, time, {
+            warn: judged.isWarning('slow'),
+            output: `checks slower than ${options.warn.latencyMs} ms${inARow}`,
+          }),
+        ],
+        'postgresql:connections': [
+          entry(inUse, time, {
+            warn: judged.isWarning('saturated'),
+            output: `query pool ${options.warn.poolPercent} % or more in use${inARow}`,
+          }),
+        ],
+        ...roleChecks(report, policyProblem(report, options.policy), options.policy, time),
+      }
+    : {
+        // The time a failed check took is the time it took to fail (up to the timeout), not the
+        // database's response time: no value is observed. The pool cannot pass while the whole fails.
+        'postgresql:responseTime': [entry({}, time, { fail: true, output: failure })],
+        'postgresql:connections': [entry(inUse, time, { fail: true, output: failure })],
+      }
+  const results = Object.values(checks).flat()
   const status: Status = !report.healthy
     ? 'fail'
-    : latencyStatus === 'warn' || poolStatus === 'warn' || problem
+    : results.some((check) => check.status === 'warn')
       ? 'warn'
       : 'pass'
-  const output = options.details && report.reason ? { output: report.reason } : {}
+  const outputs = results.flatMap((check) => (check.output ? [check.output] : []))
 
   const body = {
     status,
     serviceId: options.containerName,
     description: 'ctera-app: can the service reach its PostgreSQL database?',
     ...(options.details ? { version: options.version.split('.')[0], releaseId: options.version } : {}),
-    ...output,
-    checks: {
-      'postgresql:responseTime': [
-        {
-          componentType: 'datastore',
-          observedValue: report.latencyMs,
-          observedUnit: 'ms',
-          status: latencyStatus,
-          time,
-          ...output,
-        },
-      ],
-      'postgresql:connections': [
-        {
-          componentType: 'datastore',
-          observedValue: inUse,
-          observedUnit: 'connections',
-          status: poolStatus,
-          time,
-          ...(options.details ? { output: `${inUse} of ${pool.max} pool connections in use` } : {}),
-        },
-      ],
-      ...role,
-    },
+    ...(status === 'pass' ? {} : { output: report.healthy ? outputs.join('; ') : failure }),
+    checks,
     ...(options.details ? { history: recentHistory(judged) } : {}),
   }
   return {
@@ -92,36 +107,75 @@ export function healthJson(
   }
 }
 
-/** True when the client asks for application/health+json (and does not refuse it with q=0). */
+/**
+ * One entry of `checks`, in the draft's field order: `fail` or `warn` (when `unless` says so) carry their
+ * `output`; a passing check has none.
+ */
+function entry(
+  observed: Pick<CheckResult, 'observedValue' | 'observedUnit'>,
+  time: string,
+  unless: { fail?: boolean; warn?: boolean; output: string },
+): CheckResult {
+  const status: Status = unless.fail ? 'fail' : unless.warn ? 'warn' : 'pass'
+  return {
+    componentType: 'datastore',
+    ...observed,
+    status,
+    time,
+    ...(status === 'pass' ? {} : { output: unless.output }),
+  }
+}
+
+/**
+ * True when the client prefers application/health+json to application/json, by the Accept header's
+ * quality values (RFC 9110 12.5.1). health+json counts only where it is named: a client that accepts
+ * any type, or any application type, gets the seed's body. A tie goes to health+json, which it named.
+ */
 export function wantsHealthJson(accept: string | undefined): boolean {
   if (!accept) return false
-  return accept
+  const ranges = accept
     .toLowerCase()
     .split(',')
-    .some((part) => {
-      const [type, ...params] = part.split(';').map((piece) => piece.trim())
-      const refused = params.some((param) => /^q=0(\.0*)?$/.test(param))
-      return type === HEALTH_JSON && !refused
+    .map((part) => {
+      const [type = '', ...params] = part.split(';').map((piece) => piece.trim())
+      const q = params.find((param) => param.startsWith('q='))
+      const quality = q === undefined ? 1 : Number(q.slice(2))
+      return { type, quality: Number.isFinite(quality) ? Math.min(Math.max(quality, 0), 1) : 0 }
     })
+  const qualityOf = (types: string[]) => {
+    // The most specific range that matches decides (RFC 9110: application/json over application/*).
+    for (const type of types) {
+      const match = ranges.find((range) => range.type === type)
+      if (match) return match.quality
+    }
+    return 0
+  }
+  const healthJsonQuality = qualityOf([HEALTH_JSON])
+  return healthJsonQuality > 0 && healthJsonQuality >= qualityOf(['application/json', 'application/*', '*/*'])
 }
 
 /** The server's role, and on a standby its replay lag, once a check has told them. */
-function roleChecks(report: HealthCheck, problem: string | null, time: string) {
+function roleChecks(
+  report: HealthCheck,
+  problem: PolicyProblem | null,
+  policy: ReadinessPolicy,
+  time: string,
+): Record<string, CheckResult[]> {
   if (!report.role) return {}
-  const common = { componentType: 'datastore', time }
   return {
     'postgresql:role': [
-      { ...common, observedValue: report.role, status: problem === 'not primary' ? 'warn' : 'pass' },
+      entry({ observedValue: report.role }, time, {
+        warn: problem === 'not primary',
+        output: 'a standby, and HEALTH_REQUIRE_PRIMARY asks for the primary',
+      }),
     ],
     ...(report.role === 'standby' && report.replayLagSeconds !== null
       ? {
           'postgresql:replayLag': [
-            {
-              ...common,
-              observedValue: report.replayLagSeconds,
-              observedUnit: 's',
-              status: problem === 'replica lagging' ? 'warn' : 'pass',
-            },
+            entry({ observedValue: report.replayLagSeconds, observedUnit: 's' }, time, {
+              warn: problem === 'replica lagging',
+              output: `replay lag over HEALTH_MAX_REPLAY_LAG_MS (${policy.maxReplayLagMs} ms)`,
+            }),
           ],
         }
       : {}),

@@ -1,23 +1,114 @@
-/** OpenAPI 3.1 description of the REST routes, served at GET /openapi.json. Tests check live answers against it. */
+/**
+ * OpenAPI 3.1 description of the REST routes, served at GET /openapi.json. Tests check every live answer
+ * against it (GET, HEAD, OPTIONS, refused methods, unknown paths; database up and down), through Stoplight
+ * Prism's proxy and a JSON Schema validator.
+ */
 
-const json = (schema: string) => ({
-  'application/json': { schema: { $ref: `#/components/schemas/${schema}` } },
+/** The methods each REST route answers, as its Allow header lists them (the seed's words and order). */
+const REST_METHODS = 'OPTIONS, HEAD, GET'
+const REFUSED_METHODS = ['post', 'put', 'patch', 'delete', 'trace'] as const
+
+const ref = (kind: 'schemas' | 'headers' | 'responses' | 'parameters', name: string) => ({
+  $ref: `#/components/${kind}/${name}`,
 })
-const healthJson = { 'application/health+json': { schema: { $ref: '#/components/schemas/HealthJson' } } }
-const noStore = { 'Cache-Control': { schema: { type: 'string', const: 'no-store' } } }
-/** A response of the REST routes: every one is sent with Cache-Control: no-store. */
-const answer = (description: string, content: object) => ({ description, headers: noStore, content })
+const json = (schema: string) => ({ 'application/json': { schema: ref('schemas', schema) } })
+const healthJson = { 'application/health+json': { schema: ref('schemas', 'HealthJson') } }
+
+/** Headers every REST answer carries; `extra` adds or overrides some. */
+function headers(extra: Record<string, object> = {}) {
+  return { 'x-request-id': ref('headers', 'RequestId'), 'Cache-Control': ref('headers', 'NoStore'), ...extra }
+}
+/** Bodies of 1 KB or more are gzipped for clients that accept it, and then say Vary: Accept-Encoding. */
+const mayBeGzipped = {
+  Vary: ref('headers', 'VaryAcceptEncoding'),
+  'Content-Encoding': ref('headers', 'Gzip'),
+}
+
+interface Answer {
+  description: string
+  headers?: Record<string, object>
+  content?: object
+}
+interface Route {
+  /** What operationIds are made of: getHealth, headHealth, optionsHealth, postHealth... */
+  name: string
+  tag: string
+  summary: string
+  description?: string
+  parameters?: object[]
+  /** The answers to GET; HEAD gets the same ones without a body. */
+  answers: Record<string, Answer>
+}
+
+const internalError: Answer = {
+  description: 'An unexpected failure (logged by the service; the answer never says more)',
+  headers: headers(),
+  content: json('Error'),
+}
+
+function route({ name, tag, summary, description, parameters = [], answers }: Route) {
+  const common = { tags: [tag], parameters: [ref('parameters', 'RequestId'), ...parameters] }
+  const get = {
+    ...common,
+    operationId: `get${name}`,
+    summary,
+    ...(description ? { description } : {}),
+    responses: { ...answers, '500': internalError },
+  }
+  const head = {
+    ...common,
+    operationId: `head${name}`,
+    summary: `${summary} (headers only)`,
+    description: 'The same status and headers as GET, without a body.',
+    responses: Object.fromEntries(
+      Object.entries(get.responses).map(([status, { description, headers }]) => [
+        status,
+        { description, headers },
+      ]),
+    ),
+  }
+  const options = {
+    tags: [tag],
+    operationId: `options${name}`,
+    summary: 'The methods this path answers',
+    parameters: [ref('parameters', 'RequestId')],
+    responses: { '200': ref('responses', 'Options') },
+  }
+  const refused = Object.fromEntries(
+    REFUSED_METHODS.map((method) => [
+      method,
+      {
+        tags: ['Methods not allowed'],
+        operationId: `${method}${name}`,
+        summary: `${method.toUpperCase()} is not allowed here`,
+        parameters: [ref('parameters', 'RequestId')],
+        responses: { '405': ref('responses', 'MethodNotAllowed') },
+      },
+    ]),
+  )
+  return { get, head, options, ...refused }
+}
+
+/** The draft's rule: output says why a status is not pass, and is omitted on pass. */
+const outputUnlessPass = {
+  anyOf: [
+    { properties: { status: { const: 'pass' } }, not: { required: ['output'] } },
+    { properties: { status: { enum: ['warn', 'fail'] } }, required: ['output'] },
+  ],
+}
 
 const checkEntry = {
   type: 'object',
-  required: ['componentType', 'observedValue', 'observedUnit', 'status', 'time'],
+  required: ['componentType', 'status', 'time'],
+  ...outputUnlessPass,
   properties: {
     componentType: { const: 'datastore' },
+    // Absent on a failed response-time check: nothing was observed.
     observedValue: { type: 'number' },
-    observedUnit: { type: 'string' },
+    observedUnit: { enum: ['ms', 'connections', 's'] },
     status: { enum: ['pass', 'warn', 'fail'] },
     time: { type: 'string', format: 'date-time' },
-    output: { type: 'string' },
+    output: { type: 'string', description: 'Why the check is not pass; absent when it is.' },
   },
 }
 
@@ -25,11 +116,13 @@ const roleEntry = {
   type: 'object',
   required: ['componentType', 'observedValue', 'status', 'time'],
   additionalProperties: false,
+  ...outputUnlessPass,
   properties: {
     componentType: { const: 'datastore' },
     observedValue: { enum: ['primary', 'standby'] },
     status: { enum: ['pass', 'warn'] },
     time: { type: 'string', format: 'date-time' },
+    output: { type: 'string', description: 'Why the check is not pass; absent when it is.' },
   },
 }
 
@@ -52,74 +145,201 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Whether the service can reach its PostgreSQL database, and what that database holds. ' +
-      'The GraphQL API at /graphql is described by its own schema (schema.graphql).',
+      'The GraphQL API at /graphql is described by its own schema (schema.graphql). ' +
+      'Every REST path answers OPTIONS, HEAD and GET; other methods get 405 with an Allow header ' +
+      '(components.responses.MethodNotAllowed), and paths not listed here get 404 ' +
+      '(components.responses.NotFound). Every answer carries an x-request-id header.',
   },
+  servers: [{ url: '/', description: 'The service that serves this document' }],
+  tags: [
+    { name: 'Seed contract', description: 'The original Flask service\u2019s routes, byte for byte' },
+    { name: 'Probes', description: 'For orchestrators and load balancers' },
+    { name: 'Monitoring', description: 'For Prometheus' },
+    { name: 'API description', description: 'This document' },
+    { name: 'Methods not allowed', description: 'Each REST path refuses these with 405' },
+  ],
   paths: {
-    '/health': {
-      get: {
-        summary: 'Live database check, in the original service\u2019s words',
-        description:
-          'Checks the database now. Sends application/health+json instead when the Accept header asks for it.',
-        responses: {
-          '200': answer('Healthy (or pass/warn in health+json)', { ...json('SeedHealth'), ...healthJson }),
-          '503': answer('Unhealthy (fail in health+json)', { ...json('SeedHealth'), ...healthJson }),
+    '/health': route({
+      name: 'Health',
+      tag: 'Seed contract',
+      summary: 'Live database check, in the original service\u2019s words',
+      description:
+        'Checks the database now. Sends application/health+json instead when the Accept header prefers it ' +
+        'to application/json (quality values count; */* gets the seed body).',
+      answers: {
+        '200': {
+          description: 'Healthy (or pass/warn in health+json)',
+          headers: headers({ Vary: ref('headers', 'VaryAccept') }),
+          content: { ...json('SeedHealth'), ...healthJson },
+        },
+        '503': {
+          description: 'Unhealthy (fail in health+json)',
+          headers: headers({ Vary: ref('headers', 'VaryAccept') }),
+          content: { ...json('SeedHealth'), ...healthJson },
         },
       },
-    },
-    '/healthz': {
-      get: {
-        summary: 'Live database check in the IETF health+json format',
-        responses: {
-          '200': answer('pass or warn', healthJson),
-          '503': answer('fail', healthJson),
+    }),
+    '/number_of_tables': route({
+      name: 'NumberOfTables',
+      tag: 'Seed contract',
+      summary: 'The number of tables the service user can see, as a string',
+      answers: {
+        '200': { description: 'The count', headers: headers(), content: json('NumberOfTables') },
+        '503': {
+          description: 'The database is unavailable',
+          headers: headers({ 'Retry-After': ref('headers', 'RetryAfter') }),
+          content: json('Error'),
         },
       },
-    },
-    '/livez': {
-      get: {
-        summary: 'Liveness: the process answers. Never touches the database.',
-        responses: { '200': answer('Alive', json('Liveness')) },
+    }),
+    '/healthz': route({
+      name: 'Healthz',
+      tag: 'Probes',
+      summary: 'Live database check in the IETF health+json format',
+      answers: {
+        '200': { description: 'pass or warn', headers: headers(mayBeGzipped), content: healthJson },
+        '503': { description: 'fail', headers: headers(mayBeGzipped), content: healthJson },
       },
-    },
-    '/readyz': {
-      get: {
-        summary: 'Readiness, from the background monitor\u2019s latest check; answers at once',
-        responses: {
-          '200': answer('Ready', json('Readiness')),
-          '503': answer('Not ready', json('Readiness')),
+    }),
+    '/livez': route({
+      name: 'Livez',
+      tag: 'Probes',
+      summary: 'Liveness: the process answers. Never touches the database.',
+      answers: { '200': { description: 'Alive', headers: headers(), content: json('Liveness') } },
+    }),
+    '/readyz': route({
+      name: 'Readyz',
+      tag: 'Probes',
+      summary: 'Readiness, from the background monitor\u2019s latest check; answers at once',
+      answers: {
+        '200': { description: 'Ready', headers: headers(), content: json('Readiness') },
+        '503': { description: 'Not ready', headers: headers(), content: json('Readiness') },
+      },
+    }),
+    '/metrics': route({
+      name: 'Metrics',
+      tag: 'Monitoring',
+      summary: 'Prometheus metrics (text exposition format 0.0.4)',
+      answers: {
+        '200': {
+          description: 'Metrics (gzipped when the client accepts it, as Prometheus does)',
+          headers: headers(mayBeGzipped),
+          content: { 'text/plain': { schema: { type: 'string' } } },
         },
       },
-    },
-    '/number_of_tables': {
-      get: {
-        summary: 'The number of tables the service user can see, as a string',
-        responses: {
-          '200': answer('The count', json('NumberOfTables')),
-          '503': answer('The database is unavailable', json('Error')),
+    }),
+    '/openapi.json': route({
+      name: 'OpenApi',
+      tag: 'API description',
+      summary: 'This document',
+      description:
+        'It changes only with a new version of the service: cacheable for 5 minutes, then revalidated ' +
+        'with If-None-Match.',
+      parameters: [ref('parameters', 'IfNoneMatch')],
+      answers: {
+        '200': {
+          description: 'OpenAPI 3.1',
+          headers: {
+            ...headers(mayBeGzipped),
+            'Cache-Control': ref('headers', 'Cacheable'),
+            ETag: ref('headers', 'ETag'),
+          },
+          content: { 'application/json': { schema: { type: 'object' } } },
         },
-      },
-    },
-    '/metrics': {
-      get: {
-        summary: 'Prometheus metrics (text exposition format 0.0.4)',
-        responses: {
-          '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
-        },
-      },
-    },
-    '/openapi.json': {
-      get: {
-        summary: 'This document',
-        responses: {
-          '200': {
-            description: 'OpenAPI 3.1',
-            content: { 'application/json': { schema: { type: 'object' } } },
+        '304': {
+          description: 'Not modified: the copy the client holds (If-None-Match) is current',
+          headers: {
+            ...headers({ Vary: ref('headers', 'VaryAcceptEncoding') }),
+            'Cache-Control': ref('headers', 'Cacheable'),
+            ETag: ref('headers', 'ETag'),
           },
         },
       },
-    },
+    }),
   },
   components: {
+    parameters: {
+      RequestId: {
+        name: 'x-request-id',
+        in: 'header',
+        required: false,
+        description:
+          'Echoed in the answer and written in the log line. Anything else than 1 to 128 of these ' +
+          'characters is replaced with a new UUID.',
+        schema: { type: 'string', pattern: '^[\\w.:@/+=-]{1,128}$' },
+      },
+      IfNoneMatch: {
+        name: 'If-None-Match',
+        in: 'header',
+        required: false,
+        description: 'The ETag of a copy the client holds: 304 when it is still current.',
+        schema: { type: 'string' },
+      },
+    },
+    headers: {
+      RequestId: {
+        description:
+          'The request\u2019s id: the caller\u2019s x-request-id when it is sane, else a new UUID.',
+        required: true,
+        schema: { type: 'string', pattern: '^[\\w.:@/+=-]{1,128}$' },
+      },
+      NoStore: {
+        description: 'A health answer must never come from a cache.',
+        required: true,
+        schema: { const: 'no-store' },
+      },
+      Cacheable: {
+        description: 'The document changes only with a new version of the service.',
+        required: true,
+        schema: { const: 'public, max-age=300' },
+      },
+      ETag: {
+        description: 'A weak validator of the document, for If-None-Match.',
+        required: true,
+        schema: { type: 'string', pattern: '^W/"[\\w-]+"$' },
+      },
+      VaryAccept: {
+        description:
+          'The answer depends on Accept (seed body or health+json), and on Accept-Encoding when gzipped.',
+        required: true,
+        schema: { enum: ['Accept', 'Accept, Accept-Encoding'] },
+      },
+      VaryAcceptEncoding: {
+        description: 'Present on bodies of 1 KB or more, which are gzipped for clients that accept it.',
+        schema: { const: 'Accept-Encoding' },
+      },
+      Gzip: {
+        description:
+          'Present when the body is gzipped: 1 KB or more, and the client sent Accept-Encoding: gzip.',
+        schema: { const: 'gzip' },
+      },
+      RetryAfter: {
+        description: 'Seconds to wait before asking again.',
+        required: true,
+        schema: { type: 'string', pattern: '^[0-9]+$' },
+      },
+      Allow: {
+        description: 'The methods the path answers.',
+        required: true,
+        schema: { const: REST_METHODS },
+      },
+    },
+    responses: {
+      Options: {
+        description: 'The methods the path answers, and no body',
+        headers: headers({ Allow: ref('headers', 'Allow') }),
+      },
+      MethodNotAllowed: {
+        description: 'The path exists, but does not answer this method',
+        headers: headers({ Allow: ref('headers', 'Allow') }),
+        content: json('Error'),
+      },
+      NotFound: {
+        description: 'No such path (the GraphQL API is at /graphql)',
+        headers: headers(),
+        content: json('Error'),
+      },
+    },
     schemas: {
       SeedHealth: {
         type: 'object',
@@ -136,11 +356,19 @@ export const openApiDocument = {
       Error: {
         type: 'object',
         required: ['error', 'code'],
-        properties: { error: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } },
+        additionalProperties: false,
+        properties: {
+          error: { type: 'string' },
+          code: {
+            enum: ['DATABASE_UNAVAILABLE', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'INTERNAL_SERVER_ERROR'],
+          },
+          reason: { type: 'string', description: 'One of a fixed list: never driver text.' },
+        },
       },
       Liveness: {
         type: 'object',
         required: ['status'],
+        additionalProperties: false,
         properties: { status: { const: 'alive' }, uptimeSeconds: { type: 'number' } },
       },
       Readiness: {
@@ -164,13 +392,14 @@ export const openApiDocument = {
       HealthJson: {
         type: 'object',
         required: ['status', 'serviceId', 'checks'],
+        ...outputUnlessPass,
         properties: {
           status: { enum: ['pass', 'warn', 'fail'] },
           serviceId: { type: 'string' },
           description: { type: 'string' },
           version: { type: 'string' },
           releaseId: { type: 'string' },
-          output: { type: 'string' },
+          output: { type: 'string', description: 'Why the status is not pass; absent when it is.' },
           checks: {
             type: 'object',
             required: ['postgresql:responseTime', 'postgresql:connections'],

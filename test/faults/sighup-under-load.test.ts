@@ -13,8 +13,8 @@ afterAll(() => prepared?.cleanup())
 
 async function waitingForPool(port: number): Promise<number> {
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  const busy = /^db_pool_connections\{pool="queries",state="total"\} (\d+)$/m.exec(metrics)?.[1]
-  const waiting = /^db_pool_connections\{pool="queries",state="waiting"\} (\d+)$/m.exec(metrics)?.[1]
+  const busy = /^db_pool_connections\{pool="queries",state="in_use"\} (\d+)$/m.exec(metrics)?.[1]
+  const waiting = /^db_pool_waiting_requests\{pool="queries"\} (\d+)$/m.exec(metrics)?.[1]
   return Number(busy ?? 0) + Number(waiting ?? 0)
 }
 

@@ -66,6 +66,7 @@ describe('health+json (IETF health check response format)', () => {
       },
     })
     expect(body.checks['postgresql:responseTime'][0].observedValue).toBeGreaterThan(0)
+    expect(response.text).not.toContain('output') // the draft: omitted on pass
   })
 
   it('leaves the seed body for other clients, including ones that refuse health+json', async () => {
@@ -74,6 +75,8 @@ describe('health+json (IETF health check response format)', () => {
       'application/json',
       '*/*',
       'application/health+json;q=0, application/json',
+      // Quality values decide: this client prefers plain JSON.
+      'application/health+json;q=0.9, application/json',
     ]) {
       const response = await get(`${healthy.url}/health`, accept)
 
@@ -102,6 +105,7 @@ describe('health+json (IETF health check response format)', () => {
     expect(body.status).toBe('warn')
     expect(body.checks['postgresql:responseTime'][0].status).toBe('warn')
     expect(body.checks['postgresql:responseTime'][0].observedValue).toBeGreaterThan(10)
+    expect(body.output).toBe('checks slower than 10 ms, 3 checks in a row')
     expect(slowChecks.length).toBeGreaterThanOrEqual(3)
     expect(slow.logs.filter((line) => line.msg === 'database health: warn (slow)')).toHaveLength(1)
   })
@@ -125,7 +129,11 @@ describe('health+json (IETF health check response format)', () => {
     await held
 
     expect(body.status).toBe('warn')
-    expect(body.checks['postgresql:connections'][0]).toMatchObject({ status: 'warn', observedValue: 1 })
+    expect(body.checks['postgresql:connections'][0]).toMatchObject({
+      status: 'warn',
+      observedValue: 1,
+      output: 'query pool 100 % or more in use, 2 checks in a row',
+    })
   })
 
   it('says fail with 503 when the database is down, and hides the reason and versions by default', async () => {
@@ -135,9 +143,21 @@ describe('health+json (IETF health check response format)', () => {
     const body = JSON.parse(response.text)
 
     expect(response.status).toBe(503)
-    expect(body.status).toBe('fail')
-    expect(body.checks['postgresql:responseTime'][0].status).toBe('fail')
-    expect(response.text).not.toMatch(/connection refused|version|releaseId|output/)
+    expect(body).toMatchObject({ status: 'fail', output: 'The database is unavailable.' })
+    // No response time is observed when no response came, and no check passes while the whole fails.
+    expect(body.checks['postgresql:responseTime']).toEqual([
+      {
+        componentType: 'datastore',
+        status: 'fail',
+        time: expect.any(String),
+        output: 'The database is unavailable.',
+      },
+    ])
+    expect(body.checks['postgresql:connections'][0]).toMatchObject({
+      status: 'fail',
+      observedUnit: 'connections',
+    })
+    expect(response.text).not.toMatch(/connection refused|version|releaseId/)
   })
 
   it('shows the reason and versions when HEALTH_DETAILS is on', async () => {

@@ -45,8 +45,15 @@ describe('GET /metrics', () => {
     expect(sample(text, 'db_tables')).toBe(expectedTables)
     expect(sample(text, 'db_health_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60)
     expect(sample(text, 'db_health_check_duration_seconds_count', '{result="healthy"}')).toBeGreaterThan(0)
-    expect(sample(text, 'db_pool_connections', '{pool="queries",state="max"}')).toBe(5)
-    expect(sample(text, 'db_pool_connections', '{pool="health",state="max"}')).toBe(1)
+    expect(sample(text, 'db_tables_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60)
+    // Open connections split by state, so that sum() over state is the number open; the limits and the
+    // waiting requests are metrics of their own.
+    expect(text).not.toMatch(/db_pool_connections\{[^}]*state="(max|total|waiting)"/)
+    expect(sample(text, 'db_pool_connections', '{pool="health",state="in_use"}')).toBeGreaterThanOrEqual(0)
+    expect(sample(text, 'db_pool_connections', '{pool="health",state="idle"}')).toBeGreaterThanOrEqual(0)
+    expect(sample(text, 'db_pool_max_connections', '{pool="queries"}')).toBe(5)
+    expect(sample(text, 'db_pool_max_connections', '{pool="health"}')).toBe(1)
+    expect(sample(text, 'db_pool_waiting_requests', '{pool="queries"}')).toBe(0)
     expect(
       sample(text, 'http_request_duration_seconds_count', '{method="GET",route="/health",status="200"}'),
     ).toBe(1)
@@ -63,6 +70,34 @@ describe('GET /metrics', () => {
     )
     expect(text).toContain('process_resident_memory_bytes')
     expect(text).toContain('nodejs_eventloop_lag_seconds')
+  })
+
+  it("exports each route's usual answers at 0 from the start, so the first error is an increase", async () => {
+    const { text } = await scrape()
+
+    for (const [route, status] of [
+      ['/health', 503],
+      ['/number_of_tables', 503],
+      ['/readyz', 503],
+      ['/livez', 500],
+      ['/openapi.json', 304],
+    ] as const)
+      expect(
+        sample(
+          text,
+          'http_request_duration_seconds_count',
+          `{method="GET",route="${route}",status="${status}"}`,
+        ),
+        `${route} ${status}`,
+      ).toBe(0)
+    for (const status of [400, 413, 500, 503])
+      expect(
+        sample(
+          text,
+          'http_request_duration_seconds_count',
+          `{method="POST",route="/graphql",status="${status}"}`,
+        ),
+      ).toBe(0)
   })
 
   it('passes promtool check metrics', async () => {
@@ -94,12 +129,14 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/method="other",route="\/health",status="405"/)
   })
 
-  it('says db_up 0 honestly once connecting fails, and 1 again after recovery; counts each transition once', async () => {
+  it('says db_up 0 honestly once connecting fails, and 1 again after recovery; counts each transition once; db_tables says how old it is', async () => {
     const before = await scrape()
     await postgres.server.stop()
     // The monitor's confirmed state, not readiness: the stale cap can turn readiness first at this interval.
     await until(async () => service.monitor.state.healthy === false)
     const down = await scrape()
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const laterDown = await scrape()
     await postgres.server.start()
     await until(async () => service.monitor.state.healthy === true, 10_000)
     const up = await scrape()
@@ -110,7 +147,13 @@ describe('GET /metrics', () => {
     expect(
       sample(down.text, 'db_health_check_duration_seconds_count', '{result="unhealthy"}'),
     ).toBeGreaterThan(0)
+    // While down, db_tables keeps the last count, and its timestamp stops: the count grows old.
+    const countedAt = (text: string) => sample(text, 'db_tables_last_success_timestamp_seconds') ?? 0
+    expect(sample(laterDown.text, 'db_tables')).toBe(sample(before.text, 'db_tables'))
+    expect(countedAt(laterDown.text)).toBe(countedAt(down.text))
+    expect(countedAt(down.text)).toBeLessThan(Date.now() / 1000 - 1)
     expect(sample(up.text, 'db_up')).toBe(1)
+    expect(countedAt(up.text)).toBeGreaterThan(countedAt(laterDown.text))
     // Whatever the reason (refused, lost, not accepting connections while it stops): one transition.
     const lost = (text: string) =>
       [...text.matchAll(/^db_health_transitions_total\{to="unhealthy",reason="[^"]+"\} (\d+)$/gm)].reduce(
@@ -124,5 +167,15 @@ describe('GET /metrics', () => {
     expect(sample(up.text, 'db_health_last_transition_timestamp_seconds')).toBeGreaterThan(
       sample(before.text, 'db_health_last_transition_timestamp_seconds') ?? Number.POSITIVE_INFINITY,
     )
+  })
+
+  it('is gzipped for a client that asks, as Prometheus does', async () => {
+    const response = await fetch(`${service.url}/metrics`, { headers: { 'accept-encoding': 'gzip' } })
+    const raw = await fetch(`${service.url}/metrics`, { headers: { 'accept-encoding': 'identity' } })
+
+    expect(response.headers.get('content-encoding')).toBe('gzip')
+    expect(response.headers.get('vary')).toBe('Accept-Encoding')
+    expect(await response.text()).toContain('db_up ')
+    expect(raw.headers.get('content-encoding')).toBeNull()
   })
 })

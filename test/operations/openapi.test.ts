@@ -1,42 +1,53 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { Ajv2020 } from 'ajv/dist/2020.js'
-import addFormats from 'ajv-formats'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { findFreePort } from '../../src/net/free-port.js'
+import { createContractChecker, type LiveAnswer, send } from '../support/openapi-contract.js'
 import { type RunningService, startService } from '../support/service.js'
 
 const postgres = inject('postgres')
 let up: RunningService
 let down: RunningService
+// HEALTH_DETAILS adds the version, the failure reason and the history to health+json.
+let detailedUp: RunningService
+let detailedDown: RunningService
+type Operation = { operationId?: string; responses: Record<string, unknown> }
 let document: {
-  paths: Record<
-    string,
-    { get: { responses: Record<string, { content: Record<string, { schema: object }> }> } }
-  >
-  components: { schemas: Record<string, object> }
+  servers: Array<{ url: string }>
+  paths: Record<string, Record<string, Operation>>
+  components: Record<string, Record<string, unknown>>
 }
 
 beforeAll(async () => {
   up = await startService(postgres.app)
   down = await startService({ ...postgres.app, port: await findFreePort() })
-  await up.monitor.check()
-  await down.monitor.check()
+  detailedUp = await startService(postgres.app, { healthDetails: true })
+  detailedDown = await startService({ ...postgres.app, port: await findFreePort() }, { healthDetails: true })
+  for (const service of [up, down, detailedUp, detailedDown]) await service.monitor.check()
   document = await (await fetch(`${up.url}/openapi.json`)).json()
 })
 afterAll(async () => {
-  await up?.close()
-  await down?.close()
+  for (const service of [up, down, detailedUp, detailedDown]) await service?.close()
 })
 
-function schemaFor(path: string, status: number, mediaType: string): object {
-  const response = document.paths[path]?.get.responses[String(status)]
-  const content = response?.content[mediaType]
-  if (!content) throw new Error(`the OpenAPI document has no ${status} ${mediaType} response for GET ${path}`)
-  return { ...content.schema, components: document.components }
-}
+const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE']
+const UNKNOWN_PATHS = ['/nope', '/health/', '/HEALTH', '/graphql/x', '/openapi.yaml']
 
-const ajv = new Ajv2020({ strict: false, allErrors: true })
-addFormats.default(ajv)
+/** Every method on every described path, and the header variants that change an answer. */
+async function everyAnswer(base: string): Promise<LiveAnswer[]> {
+  const requests: Array<[string, string, Record<string, string>]> = []
+  for (const path of Object.keys(document.paths))
+    for (const method of METHODS) {
+      requests.push([method, path, {}])
+      requests.push([method, path, { 'accept-encoding': 'gzip', 'x-request-id': 'contract-check' }])
+    }
+  for (const accept of ['application/health+json', 'application/health+json;q=0.9, application/json'])
+    for (const method of ['GET', 'HEAD'])
+      requests.push([method, '/health', { accept, 'accept-encoding': 'gzip' }])
+  for (const path of UNKNOWN_PATHS) for (const method of ['GET', 'POST']) requests.push([method, path, {}])
+  const answers: LiveAnswer[] = []
+  for (const [method, path, headers] of requests) answers.push(await send(base, method, path, headers))
+  return answers
+}
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
@@ -49,44 +60,105 @@ describe('GET /openapi.json', () => {
     expect(validator.version).toBe('3.1')
   })
 
-  it('describes every REST route the app serves', () => {
+  it('describes every REST route the app serves, each with GET, HEAD, OPTIONS and the refused methods', () => {
     expect(Object.keys(document.paths).sort()).toEqual(
       ['/health', '/healthz', '/livez', '/metrics', '/number_of_tables', '/openapi.json', '/readyz'].sort(),
     )
+    for (const [path, item] of Object.entries(document.paths)) {
+      expect(Object.keys(item).sort(), path).toEqual(
+        ['delete', 'get', 'head', 'options', 'patch', 'post', 'put', 'trace'].sort(),
+      )
+      expect(Object.keys(item.post?.responses ?? {}), path).toEqual(['405'])
+    }
   })
 
-  const cases: Array<[string, 'up' | 'down', number, string, string?]> = [
-    ['/health', 'up', 200, 'application/json'],
-    ['/health', 'down', 503, 'application/json'],
-    ['/health', 'up', 200, 'application/health+json', 'application/health+json'],
-    ['/health', 'down', 503, 'application/health+json', 'application/health+json'],
-    ['/healthz', 'up', 200, 'application/health+json'],
-    ['/healthz', 'down', 503, 'application/health+json'],
-    ['/livez', 'down', 200, 'application/json'],
-    ['/readyz', 'up', 200, 'application/json'],
-    ['/readyz', 'down', 503, 'application/json'],
-    ['/number_of_tables', 'up', 200, 'application/json'],
-    ['/number_of_tables', 'down', 503, 'application/json'],
-    ['/openapi.json', 'up', 200, 'application/json'],
-  ]
-  it.each(cases)(
-    'GET %s with the database %s answers %i %s as described',
-    async (path, state, status, mediaType, accept) => {
-      const service = state === 'up' ? up : down
+  it('names every operation (unique operationIds) and its server', () => {
+    const ids = Object.values(document.paths).flatMap((item) =>
+      Object.values(item).map((operation) => operation.operationId),
+    )
 
-      const response = await fetch(`${service.url}${path}`, { headers: accept ? { accept } : {} })
-      const body = await response.json()
-      const validate = ajv.compile(schemaFor(path, status, mediaType))
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z]+[A-Za-z]+$/.test(id))).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids).toContain('getNumberOfTables')
+    expect(document.servers).toEqual([expect.objectContaining({ url: '/' })])
+  })
 
-      expect(response.status).toBe(status)
-      expect(response.headers.get('content-type')?.split(';')[0]).toBe(mediaType)
-      expect(validate(body), JSON.stringify(validate.errors)).toBe(true)
-    },
-  )
+  it('every live answer matches it: each method on each path, database up and down, unknown paths', async () => {
+    const violations = createContractChecker(document)
 
-  it('the check can fail: a body that breaks the description is caught', () => {
-    const validate = ajv.compile(schemaFor('/number_of_tables', 200, 'application/json'))
+    const answers = [...(await everyAnswer(up.url)), ...(await everyAnswer(down.url))]
+    for (const service of [detailedUp, detailedDown]) {
+      answers.push(await send(service.url, 'GET', '/healthz'))
+      answers.push(await send(service.url, 'GET', '/health', { accept: 'application/health+json' }))
+    }
 
-    expect(validate({ number_of_tables: 189 })).toBe(false)
+    expect(answers.flatMap(violations)).toEqual([])
+    // What was covered: the check is only as good as the answers it saw.
+    const seen = new Set(answers.map((answer) => `${answer.method} ${answer.status}`))
+    for (const kind of [
+      'GET 200',
+      'GET 503',
+      'HEAD 200',
+      'HEAD 503',
+      'OPTIONS 200',
+      'POST 405',
+      'TRACE 405',
+      'GET 404',
+    ])
+      expect(seen, kind).toContain(kind)
+    expect(answers.some((answer) => answer.headers['content-encoding'] === 'gzip')).toBe(true)
+    expect(answers.some((answer) => answer.headers['retry-after'] === '5')).toBe(true)
+    expect(answers.filter((answer) => /^\{"status".*"history"/.test(answer.body))).toHaveLength(4)
+    expect(answers.length).toBeGreaterThan(250)
+  })
+
+  it('is cacheable: a weak ETag shared by the plain and gzipped bytes, 304 on If-None-Match, no body', async () => {
+    const violations = createContractChecker(document)
+    const plain = await send(up.url, 'GET', '/openapi.json')
+    const gzipped = await send(up.url, 'GET', '/openapi.json', { 'accept-encoding': 'gzip' })
+    const etag = plain.headers.etag ?? ''
+
+    const revalidated = await send(up.url, 'GET', '/openapi.json', { 'if-none-match': etag })
+    const headOnly = await send(up.url, 'HEAD', '/openapi.json', { 'if-none-match': `"other", ${etag}` })
+    const changed = await send(up.url, 'GET', '/openapi.json', { 'if-none-match': 'W/"an-older-one"' })
+
+    expect(plain.headers['cache-control']).toBe('public, max-age=300')
+    expect(etag).toMatch(/^W\/"[\w-]+"$/)
+    expect(gzipped.headers['content-encoding']).toBe('gzip')
+    expect(gzipped.headers.etag).toBe(etag)
+    expect(revalidated.status).toBe(304)
+    expect(revalidated.body).toBe('')
+    expect(revalidated.headers['content-length']).toBeUndefined()
+    expect(revalidated.headers.etag).toBe(etag)
+    expect(headOnly.status).toBe(304)
+    expect(changed.status).toBe(200)
+    expect(JSON.parse(changed.body)).toEqual(document)
+    expect([plain, gzipped, revalidated, headOnly, changed].flatMap(violations)).toEqual([])
+  })
+
+  it('the check can fail: a missing header, an undescribed header, a wrong body, an undescribed method', async () => {
+    const broken = structuredClone(document) as typeof document & Record<string, never>
+    const headers = broken.components.headers as Record<string, { schema: object }>
+    const tables = broken.paths['/number_of_tables'] as Record<string, Operation>
+    const notFound = tables.get?.responses['503'] as { headers: Record<string, unknown> }
+    delete notFound.headers['Retry-After']
+    headers.RequestId = { ...headers.RequestId, schema: { type: 'string', pattern: '^never$' } } as never
+    ;(broken.components.schemas as Record<string, object>).Liveness = { type: 'object', required: ['never'] }
+    delete tables.trace
+    const violations = createContractChecker(broken)
+
+    const found = [
+      ...violations(await send(down.url, 'GET', '/number_of_tables')),
+      ...violations(await send(up.url, 'GET', '/livez')),
+      ...violations(await send(up.url, 'TRACE', '/number_of_tables')),
+    ]
+
+    expect(found).toEqual([
+      expect.stringMatching(/^GET \/number_of_tables 503: header x-request-id: .* must match pattern/),
+      'GET /number_of_tables 503: header retry-after is sent but not described',
+      expect.stringMatching(/^GET \/livez 200: header x-request-id/),
+      expect.stringMatching(/^GET \/livez 200: body: data must have required property 'never'/),
+      'TRACE /number_of_tables 405: the method is not described for this path',
+    ])
   })
 })
