@@ -43,7 +43,9 @@ describe('npm run bench -- --smoke', () => {
     // Every figure is a median of rounds, with the range of the rounds.
     expect(report).toMatch(/\| GET \/health \| 64 \| [\d,]+ \([\d,]+–[\d,]+\) \|/)
     expect(report).toMatch(/\| GraphQL health at c=64 ≥ 0\.7× the floor \| [\d.]+x \| (yes|\*\*no\*\*) \|/)
-    expect(report).toMatch(/\| the service: createGraphqlServer \(src\/graphql\/yoga\.ts\) \| [\d,]+ \([\d,]+–[\d,]+\) \| [\d.]+ \|/)
+    expect(report).toMatch(
+      /\| the service: createGraphqlServer \(src\/graphql\/yoga\.ts\) \| [\d,]+ \([\d,]+–[\d,]+\) \| [\d.]+ \|/,
+    )
     expect(report).toMatch(/Configuration error \(`PORT=abc`.*\): median [\d,]+ \([\d,]+–[\d,]+\) ms/)
     expect(report).toMatch(/Cold start .* median [\d,]+ ms/)
     expect(report).toMatch(/Resident memory of the service after all the load above: [\d.]+ MB/)
