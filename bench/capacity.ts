@@ -15,6 +15,7 @@ import autocannon from 'autocannon'
 import type pg from 'pg'
 import { findFreePort } from '../src/net/free-port.js'
 import { healthQueryCount, startMeasuredPostgres } from './postgres.js'
+import { productionNodeFlags, serviceEnv } from './service-process.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const short = process.argv.includes('--short')
@@ -35,8 +36,9 @@ export interface Row {
   plannedConnections: number
 }
 
-function startReplica(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [resolve(ROOT, 'dist/main.js')], {
+async function startReplica(env: Record<string, string>): Promise<ChildProcess> {
+  // Each replica as `npm start` and the image run it, heap flags included.
+  const child = spawn(process.execPath, [...(await productionNodeFlags()), resolve(ROOT, 'dist/main.js')], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -151,19 +153,12 @@ async function main(): Promise<void> {
   const { admin } = postgres
   const rows: Row[] = []
   try {
-    const env = (port: number) => ({
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DB_HOST: postgres.app.host,
-      DB_PORT: String(postgres.app.port),
-      DB_USER: postgres.app.user,
-      DB_PASSWORD_FILE: postgres.passwordFile,
-      DB_POOL_MAX: String(POOL_MAX),
-      HEALTH_INTERVAL_MS: String(INTERVAL_MS),
-      LOG_LEVEL: 'info', // start-up waits for the 'listening' line
-    })
+    const env = (port: number) =>
+      serviceEnv(postgres.app, postgres.passwordFile, port, {
+        DB_POOL_MAX: String(POOL_MAX),
+        HEALTH_INTERVAL_MS: String(INTERVAL_MS),
+        LOG_LEVEL: 'info', // start-up waits for the 'listening' line
+      })
     for (const replicas of REPLICAS) {
       process.stderr.write(`capacity: ${replicas} replica(s), ${WINDOW_SECONDS} s\n`)
       const row = await measure(admin, replicas, env)

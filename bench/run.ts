@@ -11,11 +11,11 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import autocannon from 'autocannon'
 import type pg from 'pg'
-import type { ConnectionSettings } from '../src/config.js'
 import { findFreePort } from '../src/net/free-port.js'
 import { graphqlFindings } from './graphql-findings.js'
 import { measureGraphqlLayers } from './graphql-layers.js'
 import { healthQueryCount, startMeasuredPostgres } from './postgres.js'
+import { productionNodeFlags, serviceEnv } from './service-process.js'
 import { type Spread, spread } from './stats.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -64,16 +64,6 @@ function log(message: string): void {
 }
 
 /** The node flags of `npm start` (and so of the image's CMD, which a test keeps equal to it). */
-async function productionNodeFlags(): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string }
-  }
-  const words = manifest.scripts.start.split(/\s+/)
-  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js')
-    throw new Error(`unexpected start script: ${manifest.scripts.start}`)
-  return words.slice(1, -1)
-}
-
 async function load(
   url: string,
   connections: number,
@@ -142,26 +132,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolveExit) => child.once('exit', resolveExit))
   child.kill('SIGTERM')
   await exited
-}
-
-function serviceEnv(
-  db: ConnectionSettings,
-  passwordFile: string,
-  port: number,
-  extra: Record<string, string> = {},
-) {
-  return {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DB_HOST: db.host,
-    DB_PORT: String(db.port),
-    DB_USER: db.user,
-    DB_NAME: db.database,
-    DB_PASSWORD_FILE: passwordFile,
-    ...extra,
-  }
 }
 
 /** The service as `npm start` runs it; its log lines (info level) go to /dev/null. */

@@ -12,6 +12,7 @@ import { resolve } from 'node:path'
 import autocannon from 'autocannon'
 import { findFreePort } from '../src/net/free-port.js'
 import { startMeasuredPostgres } from './postgres.js'
+import { productionNodeFlags, serviceEnv } from './service-process.js'
 
 const smoke = process.argv.includes('--smoke')
 const baselineIndex = process.argv.indexOf('--baseline')
@@ -71,23 +72,14 @@ async function main() {
     },
   ]
   const results = new Map<string, Array<{ perSecond: number; cpuMicroseconds: number }>>()
+  // The flags of `npm start`: the heap sizes decide how often the collector runs, so they must match.
+  const flags = await productionNodeFlags()
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const variant of variants) {
         const port = await findFreePort()
-        const child = spawn(process.execPath, ['--max-old-space-size=128', variant.main], {
-          env: {
-            PATH: process.env.PATH ?? '',
-            NODE_ENV: 'production',
-            PORT: String(port),
-            HOST: '127.0.0.1',
-            DB_HOST: postgres.app.host,
-            DB_PORT: String(postgres.app.port),
-            DB_USER: 'ctera',
-            DB_NAME: postgres.app.database,
-            DB_PASSWORD_FILE: postgres.passwordFile,
-            ...variant.env,
-          },
+        const child = spawn(process.execPath, [...flags, variant.main], {
+          env: serviceEnv(postgres.app, postgres.passwordFile, port, variant.env),
           // The request log goes nowhere, as the same lines would to a log shipper: written, not read here.
           stdio: ['ignore', 'ignore', 'inherit'],
         })

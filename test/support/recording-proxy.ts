@@ -1,4 +1,4 @@
-import { connect, createServer, type Socket } from 'node:net'
+import { startTcpRelay } from './tcp-relay.js'
 
 export interface RecordingProxy {
   /** host:port to give clients instead of the target's. */
@@ -15,40 +15,31 @@ export interface RecordingProxy {
  * Bounded: it keeps at most the first `maxBytes` of each direction.
  */
 export async function startRecordingProxy(target: { host: string; port: number }, maxBytes = 4_000_000) {
-  const sockets = new Set<Socket>()
   const fromClients: Buffer[] = []
   const fromTarget: Buffer[] = []
+  const kept = new Map<Buffer[], number>()
   const keep = (into: Buffer[]) => (chunk: Buffer) => {
-    if (into.reduce((sum, part) => sum + part.length, 0) < maxBytes) into.push(chunk)
-  }
-  const server = createServer((client) => {
-    const upstream = connect(target.port, target.host)
-    for (const socket of [client, upstream]) {
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.on('close', () => {
-        client.destroy()
-        upstream.destroy()
-      })
+    const size = kept.get(into) ?? 0
+    if (size < maxBytes) {
+      into.push(chunk)
+      kept.set(into, size + chunk.length)
     }
+  }
+  const relay = await startTcpRelay(target, (client, upstream) => {
     client.on('data', keep(fromClients))
     upstream.on('data', keep(fromTarget))
     client.pipe(upstream)
     upstream.pipe(client)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const proxy: RecordingProxy = {
-    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    address: `127.0.0.1:${relay.port}`,
     get fromClients() {
       return Buffer.concat(fromClients)
     },
     get fromTarget() {
       return Buffer.concat(fromTarget)
     },
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      await new Promise((resolve) => server.close(resolve))
-    },
+    close: relay.close,
   }
   return proxy
 }

@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { ConnectionSettings } from '../src/config.js'
+
+const ROOT = resolve(import.meta.dirname, '..')
+
+/** The Node flags `npm start` (and, kept equal by a test, the image) runs the service with. */
+export async function productionNodeFlags(): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string }
+  }
+  const words = manifest.scripts.start.split(/\s+/)
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js')
+    throw new Error(`unexpected start script: ${manifest.scripts.start}`)
+  return words.slice(1, -1)
+}
+
+/** The environment of a measured service process: production mode on 127.0.0.1, the password in a file. */
+export function serviceEnv(
+  db: ConnectionSettings,
+  passwordFile: string,
+  port: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DB_HOST: db.host,
+    DB_PORT: String(db.port),
+    DB_USER: db.user,
+    DB_NAME: db.database,
+    DB_PASSWORD_FILE: passwordFile,
+    ...extra,
+  }
+}
