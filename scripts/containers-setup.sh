@@ -80,8 +80,15 @@ ensure_engine() {
   fi
 }
 
-# The recipe's fingerprint, stored as a label: a stand-in built from an older recipe is rebuilt.
-recipe_hash() { cat "$RECIPES"/* | sha256sum | cut -c1-16; }
+# The recipe's fingerprint, stored as a label: a stand-in built from an older recipe is rebuilt. The node
+# and postgres stand-ins share one fingerprint of their three files (as before the distroless recipe came,
+# so their stand-ins stay valid); the distroless stand-in has its own.
+recipe_hash() {
+  case "$1" in
+    gcr.io/distroless/*) cat "$RECIPES/distroless-node-standin.Dockerfile" ;;
+    *) cat "$RECIPES/node-standin.Dockerfile" "$RECIPES/postgres-standin-entrypoint.sh" "$RECIPES/postgres-standin.Dockerfile" ;;
+  esac | sha256sum | cut -c1-16
+}
 
 image_label() { "$DOCKER" image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null; }
 
@@ -129,7 +136,7 @@ npm_tarball() {
 build_standin() {
   local image=$1 context=$2
   shift 2
-  "$DOCKER" build --quiet --label "$STANDIN_LABEL=$(recipe_hash)" -t "$image" "$@" "$context" >/dev/null ||
+  "$DOCKER" build --quiet --label "$STANDIN_LABEL=$(recipe_hash "$image")" -t "$image" "$@" "$context" >/dev/null ||
     die "building the stand-in $image failed (run the same with docker build to see why)"
   log "$image: stand-in built"
 }
@@ -159,6 +166,36 @@ build_node_standin() {
   rm -rf "$context"
 }
 
+# The Node.js version a stand-in without a version in its tag carries: the one of the Dockerfile's
+# node:X.Y.Z-… image of the same major, so the runtime stage runs the release the build stage used.
+node_version_of_major() {
+  base_images | grep -oE "^node:$1\.[0-9]+\.[0-9]+" | head -n 1 | cut -d: -f2
+}
+
+# gcr.io/distroless/nodejsMAJOR-debianN:nonroot: no shell, no package manager, node at /nodejs/bin/node.
+build_distroless_standin() {
+  local image=$1 major debian suite version arch context
+  major=$(echo "$image" | grep -oE 'nodejs[0-9]+' | tr -dc 0-9)
+  debian=$(echo "$image" | grep -oE 'debian[0-9]+' | tr -dc 0-9)
+  case "$debian" in
+    12) suite=bookworm ;;
+    13) suite=trixie ;;
+    *) die "$image: no stand-in for debian$debian (12 and 13 are known)" ;;
+  esac
+  [ "${image##*:}" = nonroot ] || die "$image: the stand-in is built for the :nonroot tag only"
+  version=$(node_version_of_major "$major")
+  [ -n "$version" ] || die "$image: the Dockerfile names no node:$major.x.y image to take the Node.js version from"
+  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) die "no Node.js binary for $(uname -m)" ;; esac
+  ensure_debian "$suite"
+  context=$(mktemp -d)
+  mkdir -p "$context/node"
+  tar -xzf "$(npm_tarball "node-linux-$arch@$version")" -C "$context/node" --strip-components=1 package/bin/node
+  cp /etc/ssl/certs/ca-certificates.crt "$context/"
+  cp "$RECIPES/distroless-node-standin.Dockerfile" "$context/Dockerfile"
+  build_standin "$image" "$context" --build-arg "BASE=ctera-standin/debian:$suite" --build-arg "NODE_VERSION=$version"
+  rm -rf "$context"
+}
+
 # postgres:MAJOR. Debian packages one PostgreSQL major per release.
 build_postgres_standin() {
   local image=$1 major suite context
@@ -177,29 +214,40 @@ build_postgres_standin() {
   rm -rf "$context"
 }
 
+# A FROM line may pin a digest (NAME:TAG@sha256:…): the real image is pulled by that digest; a stand-in
+# cannot have it (a digest is the hash of the registry's manifest), so it is tagged NAME:TAG, and the
+# container suite builds from a copy of the Dockerfile without the digest (test/containers/support/image.ts).
 ensure_base_image() {
-  local image=$1 recipe
+  local ref=$1 image recipe pull_ref
+  image=${ref%@*}
+  pull_ref=$ref
+  [ "$image" != "$ref" ] && pull_ref="${image%:*}@${ref##*@}"
+  if [ "$image" != "$ref" ] && "$DOCKER" image inspect "$pull_ref" >/dev/null 2>&1; then
+    log "$pull_ref: present"
+    return
+  fi
   if "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
     recipe=$(image_label "$image" "$STANDIN_LABEL")
-    if [ -z "$recipe" ]; then
+    if [ -z "$recipe" ] && [ "$image" = "$ref" ]; then
       log "$image: present"
       return
-    elif [ "$MODE" != pull ] && [ "$recipe" = "$(recipe_hash)" ]; then
+    elif [ -n "$recipe" ] && [ "$MODE" != pull ] && [ "$recipe" = "$(recipe_hash "$image")" ]; then
       log "$image: present (stand-in)"
       return
     fi
   fi
   if [ "$MODE" != standin ]; then
     # Bounded: where the registry is unreachable a pull may hang on the connection.
-    if timeout 300 "$DOCKER" pull --quiet "$image" >/dev/null 2>"$CACHE/pull.log"; then
-      log "$image: pulled"
+    if timeout 300 "$DOCKER" pull --quiet "$pull_ref" >/dev/null 2>"$CACHE/pull.log"; then
+      log "$pull_ref: pulled"
       return
     fi
-    [ "$MODE" = pull ] && die "cannot pull $image: $(tail -n 1 "$CACHE/pull.log")"
-    log "$image: cannot be pulled, building a stand-in"
+    [ "$MODE" = pull ] && die "cannot pull $pull_ref: $(tail -n 1 "$CACHE/pull.log")"
+    log "$pull_ref: cannot be pulled, building a stand-in"
   fi
   case "$image" in
     node:*) build_node_standin "$image" ;;
+    gcr.io/distroless/nodejs*) build_distroless_standin "$image" ;;
     postgres:*) build_postgres_standin "$image" ;;
     *) die "$image cannot be pulled and there is no stand-in recipe for it" ;;
   esac
@@ -207,7 +255,7 @@ ensure_base_image() {
 
 base_images() {
   # FROM lines (stage names left out) and the compose services' images other than the one we build.
-  awk 'toupper($1) == "FROM" { print $2 }' Dockerfile
+  awk 'toupper($1) == "FROM" { for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break } }' Dockerfile
   awk '$1 == "image:" && $2 != "ctera-app" { print $2 }' docker-compose.yaml
 }
 

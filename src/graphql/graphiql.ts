@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
 import { createGunzip } from 'node:zlib'
@@ -178,7 +179,26 @@ function asset(kind, extension, contentType, bytes) {
 
 const BUILD_TIMEOUT_MS = 60_000
 
-function buildAssets(): Promise<Map<string, Asset>> {
+/**
+ * The image's bundle (scripts/bundle.ts) carries the assets already built, in this file next to the
+ * module, instead of the 9 MB package they are built from; from src/ or tsc's dist/ there is no such file
+ * and a child process builds them.
+ */
+export const PREBUILT_ASSETS_FILE = 'graphiql-assets.json'
+
+async function buildAssets(): Promise<Map<string, Asset>> {
+  const json = await readFile(new URL(PREBUILT_ASSETS_FILE, import.meta.url), 'utf8').catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return buildAssetsJson()
+      throw error
+    },
+  )
+  const built = JSON.parse(json) as Array<Omit<Asset, 'gzip'> & { gzip: string }>
+  return new Map(built.map((asset) => [asset.name, { ...asset, gzip: Buffer.from(asset.gzip, 'base64') }]))
+}
+
+/** The assets as one JSON line (gzip in base64), built in a short-lived child process. */
+export function buildAssetsJson(): Promise<string> {
   const bundlePath = createRequire(import.meta.url).resolve('@graphql-yoga/render-graphiql/graphiql')
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', BUILD_ASSETS, bundlePath], {
@@ -191,16 +211,7 @@ function buildAssets(): Promise<Map<string, Asset>> {
     child.on('error', reject)
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`building the GraphiQL assets failed (exit ${code})`))
-      try {
-        const built = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Array<
-          Omit<Asset, 'gzip'> & { gzip: string }
-        >
-        resolve(
-          new Map(built.map((asset) => [asset.name, { ...asset, gzip: Buffer.from(asset.gzip, 'base64') }])),
-        )
-      } catch (error) {
-        reject(error)
-      }
+      resolve(Buffer.concat(chunks).toString('utf8'))
     })
   })
 }
