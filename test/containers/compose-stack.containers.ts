@@ -248,7 +248,10 @@ describe('docker-compose.yaml on a real engine', () => {
 
   it('compose mounts the decrypted password file, and the app logs in with it', async () => {
     const app = await up().container(APP)
-    const mounted = await execNode(app, "process.stdout.write(require('fs').readFileSync('/run/secrets/db_password'))")
+    const mounted = await execNode(
+      app,
+      "process.stdout.write(require('fs').readFileSync('/run/secrets/db_password'))",
+    )
 
     expect(mounted.trim() === passwords[0]).toBe(true)
     // The role's password was set from the same file by the init script: a healthy answer proves the login.
@@ -358,8 +361,12 @@ describe('docker-compose.yaml on a real engine', () => {
     await up().sql('GRANT EXECUTE ON FUNCTION pg_database_size(name) TO PUBLIC')
     let stack = ''
     for (let attempt = 0; attempt < 20 && !stack; attempt++) {
-      const logs = (await up().logs(APP)).split('\n').filter((line) => line.startsWith('{') && line.includes('"stack"'))
-      stack = logs.map((line) => (JSON.parse(line) as { err?: { stack?: string } }).err?.stack ?? '').join('\n')
+      const logs = (await up().logs(APP))
+        .split('\n')
+        .filter((line) => line.startsWith('{') && line.includes('"stack"'))
+      stack = logs
+        .map((line) => (JSON.parse(line) as { err?: { stack?: string } }).err?.stack ?? '')
+        .join('\n')
       if (!stack) await new Promise((wait) => setTimeout(wait, 250))
     }
 

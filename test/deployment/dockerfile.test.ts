@@ -8,14 +8,14 @@ const runtime = stages.at(-1)
 if (!runtime) throw new Error('the Dockerfile has no stage')
 
 describe('Dockerfile', () => {
-  it('is multi-stage: a build stage, then a runtime stage that copies only dist/ from it', () => {
+  it('is multi-stage: a build stage, then a runtime stage that copies only the bundle from it, as dist/', () => {
     const fromBuild = withKeyword(runtime, 'COPY').filter(
       (copy) => copy.getArgumentsContent() && /--from=/.test(copy.getTextContent()),
     )
 
     expect(stages.length).toBeGreaterThanOrEqual(2)
     expect(stages[0]?.name).toBe('build')
-    expect(fromBuild.map(words)).toEqual([['/app/dist', './dist']])
+    expect(fromBuild.map(words)).toEqual([['/app/bundle', './dist']])
   })
 
   it('pins every base image to an exact version (never latest)', () => {
@@ -31,11 +31,21 @@ describe('Dockerfile', () => {
     expect(directives).toBeNull()
   })
 
-  it('builds and runs on one exact Node.js 24 (LTS) release in every stage', () => {
-    const tags = new Set(stages.map((stage) => `${stage.image}:${stage.tag}`))
+  it('builds on one exact Node.js 24 (LTS) release and runs on the distroless Node.js 24 base, pinned by digest', () => {
+    const build = stages[0]
 
-    expect(tags.size).toBe(1)
-    expect([...tags][0]).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/)
+    expect(`${build?.image}:${build?.tag}`).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/)
+    const froms = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8').match(/^FROM\s.*$/gim) ?? []
+
+    expect(froms.at(-1)).toMatch(
+      /^FROM gcr\.io\/distroless\/nodejs24-debian13:nonroot@sha256:[0-9a-f]{64} AS runtime$/,
+    )
+  })
+
+  it("bundles on the build machine's platform (the bundle is the same JavaScript for every target)", () => {
+    const from = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8').match(/^FROM\s.*\bAS build$/im)?.[0]
+
+    expect(from).toMatch(/^FROM --platform=\$BUILDPLATFORM /)
   })
 
   it('runs the runtime stage as a non-root user', () => {
@@ -57,11 +67,16 @@ describe('Dockerfile', () => {
 
     expect(cmd && execForm(cmd)).toEqual([
       'node',
+      '--enable-source-maps',
       '--max-old-space-size=128',
       '--max-semi-space-size=8',
       'dist/main.js',
     ])
-    expect(withKeyword(runtime, 'ENTRYPOINT')).toEqual([])
+    // The distroless base's ENTRYPOINT (/nodejs/bin/node) is cleared, so CMD is the whole command line.
+    expect(withKeyword(runtime, 'ENTRYPOINT').map((entrypoint) => entrypoint.getArgumentsContent())).toEqual([
+      '[]',
+    ])
+    expect(envOf(runtime).PATH?.split(':')[0]).toBe('/nodejs/bin')
   })
 
   it('sets NODE_ENV=production and exposes 5001', () => {
@@ -80,15 +95,18 @@ describe('Dockerfile', () => {
     for (const source of sources) expect(source).not.toMatch(/db_password|\.env|secret|\.data|^\.$/)
   })
 
-  it('installs production dependencies without the embedded PostgreSQL or install scripts', () => {
-    const runs = withKeyword(runtime, 'RUN').map((run) => run.getArgumentsContent() ?? '')
+  it('runs nothing in the runtime stage (no shell there) and copies no node_modules into it', () => {
+    const copied = withKeyword(runtime, 'COPY').flatMap((copy) => words(copy).slice(0, -1))
 
-    expect(
-      runs.some(
-        (run) =>
-          /npm ci\b.*--omit=dev/.test(run) && /--omit=optional/.test(run) && /--ignore-scripts/.test(run),
-      ),
-    ).toBe(true)
+    expect(withKeyword(runtime, 'RUN')).toEqual([])
+    expect(copied).toEqual(['package.json', '/app/bundle'])
+  })
+
+  it('installs the build stage from the lockfile without running install scripts', () => {
+    const runs = withKeyword(stages[0] ?? runtime, 'RUN').map((run) => run.getArgumentsContent() ?? '')
+
+    expect(runs.some((run) => /npm ci\b.*--ignore-scripts/.test(run))).toBe(true)
+    expect(runs.at(-1)).toBe('npm run bundle')
   })
 })
 

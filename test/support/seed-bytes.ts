@@ -4,7 +4,10 @@ import { resolve } from 'node:path'
 
 // The seed's Flask responses, recorded byte for byte (a copy kept in docs/seed/). Used by
 // test/seed-bytes.test.ts against a service process and by the container suite against the image.
-export const RECORDED = readFileSync(resolve(import.meta.dirname, '../../docs/seed/flask-responses.md'), 'utf8')
+export const RECORDED = readFileSync(
+  resolve(import.meta.dirname, '../../docs/seed/flask-responses.md'),
+  'utf8',
+)
 export const SEED_ALLOW = 'OPTIONS, HEAD, GET'
 
 /** The recorded body of the example whose first line starts with `title`, with NAME replaced. */

@@ -16,7 +16,9 @@ export interface BaseImage {
 }
 
 /** The runtime stage's base image (the last FROM), and whether the engine holds the real one or a stand-in. */
-export async function runtimeBase(dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')): Promise<BaseImage> {
+export async function runtimeBase(
+  dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8'),
+): Promise<BaseImage> {
   const froms = [...dockerfile.matchAll(/^FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((match) => match[1] ?? '')
   const reference = froms.at(-1) ?? ''
   const [name, digest] = reference.split('@')
@@ -67,11 +69,19 @@ export async function imageBytes(reference: string): Promise<number> {
 }
 
 /** `docker history` of the layers an image adds to its base: [size in bytes, instruction]. */
-export async function ownLayers(image: string, base: string): Promise<Array<{ bytes: number; step: string }>> {
+export async function ownLayers(
+  image: string,
+  base: string,
+): Promise<Array<{ bytes: number; step: string }>> {
   const history = (reference: string) =>
-    docker(['history', '--no-trunc', '--human=false', '--format', '{{.Size}}\t{{.CreatedBy}}', reference]).then(
-      (text) => text.split('\n').filter(Boolean),
-    )
+    docker([
+      'history',
+      '--no-trunc',
+      '--human=false',
+      '--format',
+      '{{.Size}}\t{{.CreatedBy}}',
+      reference,
+    ]).then((text) => text.split('\n').filter(Boolean))
   const [mine, theirs] = await Promise.all([history(image), history(base)])
   return mine.slice(0, mine.length - theirs.length).map((line) => {
     const [bytes, ...step] = line.split('\t')

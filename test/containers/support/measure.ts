@@ -11,7 +11,10 @@ export function execNode(container: string, script: string): Promise<string> {
 
 /** VmRSS of the container's PID 1 (the service), in bytes. */
 export async function residentBytes(container: string): Promise<number> {
-  const status = await execNode(container, "process.stdout.write(require('fs').readFileSync('/proc/1/status'))")
+  const status = await execNode(
+    container,
+    "process.stdout.write(require('fs').readFileSync('/proc/1/status'))",
+  )
   const kilobytes = Number(status.match(/^VmRSS:\s*(\d+) kB$/m)?.[1])
   if (!Number.isFinite(kilobytes)) throw new Error(`no VmRSS in /proc/1/status:\n${status}`)
   return kilobytes * 1024
@@ -23,7 +26,11 @@ export async function residentBytes(container: string): Promise<number> {
  * database is up and already has the role. It is labelled with the stack's project, so a killed run's
  * container is removed with the stack (removeLeftoverStacks).
  */
-export async function coldStart(options: { image: string; project: string; secretsDir: string }): Promise<number> {
+export async function coldStart(options: {
+  image: string
+  project: string
+  secretsDir: string
+}): Promise<number> {
   const app = readComposeFile().services[APP] as { environment?: Record<string, string> }
   const env = Object.entries(app.environment ?? {}).flatMap(([name, value]) => ['--env', `${name}=${value}`])
   const port = await findFreePort()
@@ -56,7 +63,9 @@ export async function coldStart(options: { image: string; project: string; secre
     await docker(args)
     // Bounded: a service that never answers fails the measurement instead of hanging the suite.
     while (performance.now() - started < 120_000) {
-      const status = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) }).then(
+      const status = await fetch(`http://127.0.0.1:${port}/health`, {
+        signal: AbortSignal.timeout(2000),
+      }).then(
         (response) => response.status,
         () => 0,
       )
