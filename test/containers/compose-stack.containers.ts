@@ -15,7 +15,6 @@ import {
   DB,
   npmRun,
   overrideComposeFile,
-  ROOT,
   readComposeFile,
   removeLeftoverStacks,
   type Stack,
