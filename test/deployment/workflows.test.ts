@@ -42,15 +42,39 @@ describe('GitHub workflows', () => {
     expect(result.output).toContain('input "nope" is not defined')
   }, 120_000)
 
-  it('pin every action to an exact version and grant only read access by default', () => {
+  it('pin every action to a commit SHA with its version in a comment, and grant only read access by default', () => {
     for (const name of ['ci.yml', 'docker.yml']) {
       const file = readFileSync(resolve(ROOT, '.github/workflows', name), 'utf8')
-      const uses = [...file.matchAll(/uses:\s*(\S+)/g)].map((match) => match[1])
+      const uses = [...file.matchAll(/uses:\s*(.+)$/gm)].map((match) => match[1] ?? '')
 
       expect(workflow(name).permissions).toEqual({ contents: 'read' })
       expect(uses.length).toBeGreaterThan(0)
-      for (const action of uses) expect(action).toMatch(/@v\d+\.\d+\.\d+$|@[0-9a-f]{40}$/)
+      for (const action of uses) expect(action).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/)
     }
+  })
+
+  it('gives each docker.yml job only the permissions it needs: an OIDC token only to signing, on main only', () => {
+    const jobs = workflow('docker.yml').jobs as Record<string, { permissions: unknown; if?: string }>
+
+    expect(jobs.smoke?.permissions).toEqual({ contents: 'read' })
+    expect(jobs.image?.permissions).toEqual({ contents: 'read' })
+    expect(jobs.sign?.permissions).toEqual({ contents: 'read', 'id-token': 'write' })
+    expect(jobs.sign?.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'")
+  })
+
+  it('Dependabot keeps the actions, the npm dependencies and the base images current', () => {
+    const config = parse(readFileSync(resolve(ROOT, '.github/dependabot.yml'), 'utf8')) as {
+      version: number
+      updates: Array<{ 'package-ecosystem': string; directory: string }>
+    }
+
+    expect(config.version).toBe(2)
+    expect(config.updates.map((update) => update['package-ecosystem']).sort()).toEqual([
+      'docker',
+      'github-actions',
+      'npm',
+    ])
+    for (const update of config.updates) expect(update.directory).toBe('/')
   })
 
   it('CI installs from the lockfile and runs lint, typecheck, codegen freshness, the exit-code canary and tests on the lowest supported Node and the LTS, then PostgreSQL 13 to 18', () => {
@@ -76,25 +100,57 @@ describe('GitHub workflows', () => {
   })
 
   it('builds both architectures, pushes only on main with latest, SHA and UTC timestamp tags, after the container suite', () => {
+    type Step = {
+      id?: string
+      uses?: string
+      run?: string
+      env?: Record<string, string>
+      with?: Record<string, string>
+    }
     const docker = workflow('docker.yml')
-    const build = docker.jobs.image.steps.find((step: { uses?: string }) =>
-      step.uses?.startsWith('docker/build-push-action'),
-    )
-    const tags = docker.jobs.image.steps.find((step: { id?: string }) => step.id === 'tags')
-    const login = docker.jobs.image.steps.find((step: { uses?: string }) =>
-      step.uses?.startsWith('docker/login-action'),
-    )
+    const steps: Step[] = docker.jobs.image.steps
+    const build = steps.find((step) => step.uses?.startsWith('docker/build-push-action'))
+    const meta = steps.find((step) => step.uses?.startsWith('docker/metadata-action'))
+    const login = steps.find((step) => step.uses?.startsWith('docker/login-action'))
 
     expect(docker.on.push.branches).toEqual(['main'])
-    expect(build.with.platforms).toBe('linux/amd64,linux/arm64')
-    expect(build.with.push).toBe(gha("github.event_name == 'push'"))
-    expect(build.with['cache-from']).toBe('type=gha')
-    expect(tags.run).toMatch(/:latest,.*GITHUB_SHA.*date -u|date -u[\s\S]*:latest,.*GITHUB_SHA/)
-    expect(login.with).toEqual({
+    expect(build?.with?.platforms).toBe('linux/amd64,linux/arm64')
+    expect(build?.with?.push).toBe(gha("github.event_name == 'push'"))
+    expect(build?.with?.['cache-from']).toBe('type=gha')
+    // Tags and OCI labels (source, revision, created, version) come from docker/metadata-action.
+    expect(meta?.id).toBe('meta')
+    expect(meta?.with?.tags?.trim().split('\n')).toEqual([
+      'type=raw,value=latest',
+      'type=sha,format=long,prefix=',
+      "type=raw,value={{date 'YYYYMMDDHHmmss'}}",
+    ])
+    expect(build?.with?.tags).toBe(gha('steps.meta.outputs.tags'))
+    expect(build?.with?.labels).toBe(gha('steps.meta.outputs.labels'))
+    expect(build?.with?.sbom).toBe(true)
+    expect(build?.with?.provenance).toBe('mode=max')
+    expect(login?.with).toEqual({
       username: gha('secrets.DOCKER_USERNAME'),
       password: gha('secrets.DOCKER_TOKEN'),
     })
     expect(docker.jobs.image.needs).toBe('smoke')
+    expect(docker.jobs.image.outputs.digest).toBe(gha('steps.build.outputs.digest'))
+  })
+
+  it('signs the pushed digest keylessly with cosign and attests the SBOM of the production dependencies', () => {
+    type Step = { uses?: string; run?: string; env?: Record<string, string> }
+    const sign = workflow('docker.yml').jobs.sign
+    const steps: Step[] = sign.steps
+    const signing = steps.find((step) => step.run?.includes('cosign sign'))
+
+    expect(sign.needs).toBe('image')
+    expect(steps.some((step) => step.uses?.startsWith('sigstore/cosign-installer@'))).toBe(true)
+    expect(steps.some((step) => step.run === 'npm run sbom sbom.cdx.json')).toBe(true)
+    expect(signing?.env?.IMAGE).toBe(
+      `docker.io/${gha('secrets.DOCKER_USERNAME')}/ctera-app@${gha('needs.image.outputs.digest')}`,
+    )
+    expect(signing?.run).toContain('cosign sign --yes "$IMAGE"')
+    expect(signing?.run).toContain('cosign attest --yes --type cyclonedx --predicate sbom.cdx.json "$IMAGE"')
+    expect(signing?.run).not.toMatch(/--key\b/)
   })
 
   it('the smoke job runs the container suite on the real base images, records the image size and scans it', () => {
@@ -109,11 +165,21 @@ describe('GitHub workflows', () => {
     // pull: only the real images from Docker Hub, never a stand-in built from Debian packages.
     expect(steps[setup]?.env).toEqual({ CONTAINERS_BASE_IMAGES: 'pull' })
     expect(suite).toBeGreaterThan(setup)
+    const sbomScan = steps.find(
+      (step) => step.uses?.startsWith('aquasecurity/trivy-action@') && step.with?.['scan-type'] === 'sbom',
+    )
+
     expect(summary?.run).toMatch(/docker image inspect ctera-app --format '\{\{\.Size\}\}'/)
+    expect(summary?.run).toContain('container-figures')
     expect(scan?.with).toMatchObject({
       'image-ref': 'ctera-app',
-      severity: 'CRITICAL',
+      severity: 'CRITICAL,HIGH',
       'ignore-unfixed': true,
+      'exit-code': '1',
+    })
+    expect(sbomScan?.with).toMatchObject({
+      'scan-ref': 'sbom.cdx.json',
+      severity: 'CRITICAL,HIGH',
       'exit-code': '1',
     })
   })
