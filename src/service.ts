@@ -14,6 +14,7 @@ import { createHttpServer } from './http/server.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { reachableHost } from './net/reachable-host.js'
 import { Shutdown } from './shutdown.js'
 import { startTracing } from './telemetry/tracing.js'
 
@@ -163,8 +164,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 /** Where a client on this machine reaches a server bound to `host`. */
 function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
-  return host.includes(':') ? `[${host}]` : host
+  const reachable = reachableHost(host)
+  return reachable.includes(':') ? `[${reachable}]` : reachable
 }
 
 function listenFailure(error: NodeJS.ErrnoException, config: Config): string {
