@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { ConnectionSettings } from '../src/config.js'
+import type { ConnectionSettings } from '../src/config/database-target.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { Database } from './db/database.js'
 import { createErrorLog } from './error-log.js'
 import { createGraphqlEndpoint } from './graphql/endpoint.js'

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { HealthCheck } from '../db/database.js'
 import type { FailureReason } from '../db/errors.js'
 import { NO_POLICY, type PolicyProblem, policyProblem, type ReadinessPolicy } from './policy.js'

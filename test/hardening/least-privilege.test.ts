@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { createLogger } from '../../src/logger.js'
 import {
   INIT_SCRIPT,

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { readProductionNodeFlags } from '../../bench/service-process.js'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js')
 /** The V8 flags of `npm start` and the image's CMD (package.json, Dockerfile). */
