@@ -87,7 +87,7 @@ export const SETTINGS = {
   graphiql: boolean(
     'GRAPHIQL',
     true,
-    '`false` stops serving the GraphiQL playground at `GET /graphql` (and its assets under `/graphiql/`). On in `npm start` and compose, off in the k8s base.',
+    '`false` stops serving the GraphiQL playground at `GET /graphql` (and its assets under `/graphiql/`). Its default per deployment: [GraphiQL](operations.md#graphiql).',
   ),
   maxBodyBytes: integer(
     'GRAPHQL_MAX_BODY_BYTES',
