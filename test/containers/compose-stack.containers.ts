@@ -35,7 +35,7 @@ let ready = false
 let recorder: ReturnType<typeof recordEvents> | undefined
 let passwords: string[] = []
 const timings: Record<string, number> = {}
-// What the suite measures, written to docs/measurements/containers.json and docs/deployment.md at the end.
+// What the suite measures, written to docs/measurements/containers.json and docs/measurements.md at the end.
 const figures: Partial<ContainerFigures> = {}
 const suiteStarted = Date.now()
 const OWN_LAYERS_LIMIT_BYTES = 10_000_000

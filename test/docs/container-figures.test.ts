@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { figuresBlockInDocs, readFigures, renderFigures } from '../support/container-figures.js'
 
-// docs/deployment.md's image figures are generated: `npm run test:containers` measures them, writes
+// docs/measurements.md's container figures are generated: `npm run test:containers` measures them, writes
 // docs/measurements/containers.json and regenerates the table. A hand edit of either shows here.
-describe('the container figures in docs/deployment.md', () => {
+describe('the container figures in docs/measurements.md', () => {
   const figures = readFigures()
 
   it('are the table that docs/measurements/containers.json makes, unedited', () => {
