@@ -267,7 +267,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
   it('uses the image CI pushes (docker.io/<DOCKER_USERNAME>/ctera-app)', () => {
     const workflow = readFileSync(resolve(ROOT, '.github/workflows/docker.yml'), 'utf8')
-    const pushed = /image="docker\.io\/\$\{DOCKER_USERNAME:-local\}\/([a-z0-9-]+)"/.exec(workflow)?.[1]
+    const pushed =
+      /images: docker\.io\/\$\{\{ secrets\.DOCKER_USERNAME \|\| 'local' \}\}\/([a-z0-9-]+)$/m.exec(
+        workflow,
+      )?.[1]
     const deployed = (
       production.find((manifest) => manifest.kind === 'Deployment') as unknown as typeof deployment
     ).spec.template.spec.containers[0]?.image
