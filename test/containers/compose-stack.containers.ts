@@ -185,7 +185,8 @@ describe('docker-compose.yaml on a real engine', () => {
     const digest = base.reference.split('@')[1]
     expect(built).toBe(base.standIn && digest ? shipped.replace(`@${digest}`, '') : shipped)
     expect(user.trim()).toBe('1000:1000')
-  })
+    // A cold build (npm ci in the build stage) on a busy machine can take minutes: as long as docker may.
+  }, 900_000)
 
   it('the layers the image adds to its base total at most 10 MB: the bundle, no node_modules', async () => {
     const own = figures.image?.ownLayersBytes ?? Number.POSITIVE_INFINITY
@@ -371,7 +372,8 @@ describe('docker-compose.yaml on a real engine', () => {
 
     console.info(`a logged stack, through the source maps:\n${stack.split('\n').slice(0, 6).join('\n')}`)
     expect(answer).toContain('Unexpected error.')
-    expect(stack).toMatch(/\/app\/(src|node_modules)\/[^\s:]+\.(ts|js):\d+:\d+/)
+    // Our frames by their TypeScript source (the error itself starts in pg, at /app/node_modules/pg/…).
+    expect(stack).toMatch(/\/app\/src\/[^\s:]+\.ts:\d+:\d+/)
     expect(stack).not.toMatch(/\/app\/dist\/[^\s:]+\.js:\d+/)
   })
 
