@@ -112,9 +112,7 @@ afterEach(async ({ task }) => {
   if (task.result?.state !== 'fail' || !stack) return
   for (const service of [APP, DB]) {
     // The stack's own logs, also when a step left it not `ready` (that is when they are needed most).
-    const logs = await stack
-      .logs(service)
-      .catch((error: Error) => error.message)
+    const logs = await stack.logs(service).catch((error: Error) => error.message)
     console.error(`---- ${service} logs (last 40 lines)\n${logs.split('\n').slice(-40).join('\n')}`)
   }
 })
