@@ -52,6 +52,8 @@ export interface Config {
   corsOrigins: string[]
   /** Live subscriptions (SSE streams) open at once; more are refused with TOO_MANY_SUBSCRIPTIONS. */
   maxSubscriptions: number
+  /** AUTH_TOKEN_FILE's bearer token: when set, only the seed's routes and the probes answer without it. */
+  authToken?: string
   /** GraphQL requests being read or run at once; more are refused with 503 SERVER_BUSY. */
   maxInFlight: number
   /** A client must send its request headers within this (slowloris). */
@@ -148,6 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: readInteger(env, 'GRAPHQL_MAX_BODY_BYTES', 100_000, 1000, 10_000_000),
     corsOrigins: readOrigins(env, 'CORS_ORIGINS'),
     maxSubscriptions: readInteger(env, 'GRAPHQL_MAX_SUBSCRIPTIONS', 100, 0, 10_000),
+    authToken: readAuthToken(env),
     maxInFlight: readInteger(env, 'GRAPHQL_MAX_IN_FLIGHT', 64, 1, 10_000),
     headersTimeoutMs: readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
@@ -277,6 +280,23 @@ function readPemFile(name: string, file: string): string {
   const contents = readSmallFile(name, file, PEM_MAX_BYTES)
   if (!contents.includes('-----BEGIN ')) throw new ConfigError(`${name}: ${file} is not a PEM file`)
   return contents
+}
+
+// RFC 6750's b64token: what a client can send after "Bearer " as it is. 16 characters at least: guessable otherwise.
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]{16,}=*$/
+
+function readAuthToken(env: Env): string | undefined {
+  const file = readString(env, 'AUTH_TOKEN_FILE')
+  if (file === undefined) return undefined
+  // As for the password: the newline `echo token > file` leaves is not part of the token.
+  const token = readSmallFile('AUTH_TOKEN_FILE', file, PASSWORD_FILE_MAX_BYTES).replace(/\r?\n$/, '')
+  if (token === '') throw new ConfigError(`AUTH_TOKEN_FILE: ${file} is empty`)
+  if (!BEARER_TOKEN.test(token)) {
+    throw new ConfigError(
+      `AUTH_TOKEN_FILE: ${file} must hold one line of 16 or more letters, digits or -._~+/ (e.g. openssl rand -hex 32)`,
+    )
+  }
+  return token
 }
 
 function readDatabaseUrl(url: string): { kind: 'external' } & ConnectionSettings {
