@@ -158,7 +158,7 @@ export function createApp({
     return path.startsWith(GRAPHIQL_ASSETS_PATH) || (path === GRAPHQL_PATH && wantsGraphiql(req))
   }
 
-  metrics.initialiseRequests(usualAnswers())
+  metrics.initialiseRequests(usualAnswers(config.authToken !== undefined))
 
   function routeLabel(path: string): string {
     if (path === GRAPHQL_PATH || Object.hasOwn(routes, path)) return path
@@ -182,13 +182,14 @@ export function createApp({
 
 /**
  * The answers each route gives in normal operation, whose metrics series exist from the start: GET on
- * the REST routes with every status their API description lists, and GraphQL's POST with its usual ones.
+ * the REST routes with every status their API description lists, and GraphQL's POST with its usual ones;
+ * 401 only when a bearer token is set.
  */
-function usualAnswers(): KnownRequest[] {
+function usualAnswers(withToken: boolean): KnownRequest[] {
   const rest = Object.entries(openApiDocument.paths).flatMap(([route, item]) =>
     Object.keys(item.get.responses).map((status) => ({ method: 'GET', route, status: Number(status) })),
   )
-  // 400 unreadable or invalid, 413 too large, 503 busy or too many subscriptions.
-  const graphql = [200, 400, 413, 500, 503].map((status) => ({ method: 'POST', route: GRAPHQL_PATH, status }))
-  return [...rest, ...graphql]
+  // 400 unreadable or invalid, 401 no token, 413 too large, 503 busy or too many subscriptions.
+  const graphql = [200, 400, 401, 413, 500, 503].map((status) => ({ method: 'POST', route: GRAPHQL_PATH, status }))
+  return [...rest, ...graphql].filter((answer) => withToken || answer.status !== 401)
 }

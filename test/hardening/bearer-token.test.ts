@@ -185,6 +185,22 @@ describe('with AUTH_TOKEN_FILE set', () => {
   })
 })
 
+describe('the 401 series in /metrics', () => {
+  it('exist from the start with a token, and are not there without one', async () => {
+    const series = '{method="GET",route="/metrics",status="401"}'
+    // A fresh service: no request has been refused yet.
+    const fresh = await startService(postgres.app, { authToken: TOKEN, monitor: false })
+    const guardedMetrics = await (
+      await fetch(`${fresh.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text()
+    await fresh.close()
+    const openMetrics = await (await fetch(`${open.url}/metrics`)).text()
+
+    expect(guardedMetrics).toContain(`http_request_duration_seconds_count${series} 0`)
+    expect(openMetrics).not.toContain('status="401"')
+  })
+})
+
 describe('without AUTH_TOKEN_FILE', () => {
   it.each(BEYOND_THE_SEED)('%s (%s) answers without a token, as before', async (...request) => {
     const response = await call(open, request)
