@@ -190,6 +190,10 @@ function usualAnswers(withToken: boolean): KnownRequest[] {
     Object.keys(item.get.responses).map((status) => ({ method: 'GET', route, status: Number(status) })),
   )
   // 400 unreadable or invalid, 401 no token, 413 too large, 503 busy or too many subscriptions.
-  const graphql = [200, 400, 401, 413, 500, 503].map((status) => ({ method: 'POST', route: GRAPHQL_PATH, status }))
+  const graphql = [200, 400, 401, 413, 500, 503].map((status) => ({
+    method: 'POST',
+    route: GRAPHQL_PATH,
+    status,
+  }))
   return [...rest, ...graphql].filter((answer) => withToken || answer.status !== 401)
 }
