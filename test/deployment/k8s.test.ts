@@ -244,6 +244,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       runAsUser: 1000,
       seccompProfile: { type: 'RuntimeDefault' },
     })
+    // Kubernetes writes Secret files as root; with mode 0440 only fsGroup lets the app's group read them.
+    expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup)
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
