@@ -58,5 +58,8 @@ describe('GraphiQL with a bearer token set', () => {
     expect(sent[0]).toBeUndefined()
     expect(sent.at(-1)).toBe(`Bearer ${TOKEN}`)
     expect(service.rawLogs.join('\n')).not.toContain(TOKEN)
+    // GraphiQL keeps headers in the browser only when asked to (shouldPersistHeaders): not by default.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))
+    expect(stored).not.toContain(TOKEN)
   }, 90_000)
 })
