@@ -2,6 +2,7 @@ import pg from 'pg'
 import type { ConnectionSettings, DatabaseTls } from '../config.js'
 import type { Logger } from '../logger.js'
 import { createCatalogQueries } from './catalog.js'
+import { createConnectionShare } from './connection-share.js'
 import type { Database, PoolStats } from './database.js'
 import { classifyFailure } from './errors.js'
 import { createHealthCheck } from './health-probe.js'
@@ -16,6 +17,11 @@ export interface DatabaseOptions {
   healthIntervalMs: number
   poolMax: number
 }
+
+const QUERY_TIMEOUT_GRACE_MS = 1000
+const SEED_RESERVED_CONNECTIONS = 1
+/** Insight queries waiting for the share; more are refused at once (DATABASE_BUSY, queue full). */
+const INSIGHT_MAX_WAITING = 256
 
 /** The Database backed by PostgreSQL: a query pool and the health probe's own one-connection pool. */
 export function createPostgresDatabase(
@@ -37,12 +43,21 @@ export function createPostgresDatabase(
     // pg's default of 0 waits forever for a connection: a black-holed server would hang every request.
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.queryTimeoutMs,
-    query_timeout: options.queryTimeoutMs,
+    // The server's cancellation (57014, "busy") must arrive before the client gives up on its own, which
+    // means the server did not answer at all ("timeout", unavailable).
+    query_timeout: options.queryTimeoutMs + QUERY_TIMEOUT_GRACE_MS,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'ctera-app',
   }
   const pool = new pg.Pool({ ...common, max: options.poolMax })
+  // GraphQL's insight queries get all of the pool but one connection, which stays for the seed's count:
+  // a single query at a time (single-flight), so one is enough. See docs/operations.md#a-busy-database.
+  const insight = createConnectionShare({
+    max: Math.max(1, options.poolMax - SEED_RESERVED_CONNECTIONS),
+    maxWaiting: INSIGHT_MAX_WAITING,
+    waitMs: options.connectTimeoutMs,
+  })
   // Health probes get a connection of their own, so slow queries filling the pool cannot starve them.
   // It is replaced every health interval: an old connection can keep answering while the server accepts
   // no new ones (postmaster hung, every slot taken), and the check must see that within an interval.
@@ -68,9 +83,15 @@ export function createPostgresDatabase(
       timeoutMs: options.healthTimeoutMs,
       cacheMs: options.healthCacheMs,
     }),
-    countTables: createTableCounter(pool),
-    ...createCatalogQueries(pool),
-    poolStats: () => ({ queries: statsOf(pool), health: statsOf(healthPool) }),
+    countTables: createTableCounter(pool, insight),
+    ...createCatalogQueries(pool, insight),
+    poolStats: () => {
+      const queries = statsOf(pool)
+      return {
+        queries: { ...queries, waiting: queries.waiting + insight.waiting },
+        health: statsOf(healthPool),
+      }
+    },
     close: () => {
       closing ??= Promise.all([pool.end(), healthPool.end()]).then(() => undefined)
       return closing

@@ -186,7 +186,9 @@ export const openApiDocument = {
       answers: {
         '200': { description: 'The count', headers: headers(), content: json('NumberOfTables') },
         '503': {
-          description: 'The database is unavailable',
+          description:
+            'The database is unavailable (DATABASE_UNAVAILABLE, Retry-After: 5), or up but busy: every ' +
+            'connection in use, or the query hit its timeout (DATABASE_BUSY, Retry-After: 1)',
           headers: headers({ 'Retry-After': ref('headers', 'RetryAfter') }),
           content: json('Error'),
         },
@@ -360,7 +362,13 @@ export const openApiDocument = {
         properties: {
           error: { type: 'string' },
           code: {
-            enum: ['DATABASE_UNAVAILABLE', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'INTERNAL_SERVER_ERROR'],
+            enum: [
+              'DATABASE_UNAVAILABLE',
+              'DATABASE_BUSY',
+              'NOT_FOUND',
+              'METHOD_NOT_ALLOWED',
+              'INTERNAL_SERVER_ERROR',
+            ],
           },
           reason: { type: 'string', description: 'One of a fixed list: never driver text.' },
         },
