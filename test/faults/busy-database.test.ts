@@ -2,29 +2,19 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { MAIN, PRODUCTION_NODE_FLAGS, startServiceProcess } from '../support/process.js'
 
 // Issue 20's row: 64 clients at once ask for a heavy catalog page, over and over, while scripts read the
-// seed's routes. The service runs as `npm start` runs it (production flags, DB_POOL_MAX's default of 10).
-// `npm run test:faults` runs 6 rounds (384 answers), `npm test` 2.
+// seed's routes. The service runs as `npm start` runs it (production flags), once with the defaults
+// (DB_POOL_MAX=10, DB_CONNECT_TIMEOUT_MS=2000), and once with a pool so small and a wait so short that
+// it is saturated whatever the machine's load (on an idle machine the defaults keep up).
+// `npm run test:faults` runs 6 rounds (384 answers) of each, `npm test` 2.
 const SCALE = Number(process.env.CTERA_FAULT_SCALE ?? '0.2')
 const ROUNDS = Math.max(2, Math.round(6 * SCALE))
 const CLIENTS = 64
 const HEAVY = JSON.stringify({
-  query: '{ database { tables(first: 150) { totalCount nodes { name schema kind sizeBytes rowEstimate } } } }',
+  query:
+    '{ database { tables(first: 150) { totalCount nodes { name schema kind sizeBytes rowEstimate } } } }',
 })
 
 const postgres = inject('postgres')
-let url: string
-let stop: () => Promise<void>
-
-beforeAll(async () => {
-  const started = await startServiceProcess(
-    postgres.app,
-    { NODE_ENV: 'production' },
-    { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
-  )
-  url = `http://127.0.0.1:${started.port}`
-  stop = started.stop
-})
-afterAll(() => stop?.())
 
 interface Answer {
   status: number
@@ -33,7 +23,7 @@ interface Answer {
   complete: boolean
 }
 
-async function heavyQuery(): Promise<Answer> {
+async function heavyQuery(url: string): Promise<Answer> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -51,33 +41,51 @@ async function heavyQuery(): Promise<Answer> {
   }
 }
 
-async function seedRoute(path: string) {
+async function seedRoute(url: string, path: string) {
   const response = await fetch(`${url}${path}`)
   return { path, status: response.status, body: await response.text() }
 }
 
-describe(`${CLIENTS} clients asking for heavy catalog pages at once`, () => {
+describe.each<{ pool: string; env: Record<string, string> }>([
+  { pool: 'the default pool', env: {} },
+  { pool: 'a saturated pool', env: { DB_POOL_MAX: '2', DB_CONNECT_TIMEOUT_MS: '300' } },
+])(`${CLIENTS} clients asking for heavy catalog pages at once, $pool`, ({ pool, env }) => {
+  let url: string
+  let stop: () => Promise<void>
+  beforeAll(async () => {
+    const started = await startServiceProcess(
+      postgres.app,
+      { NODE_ENV: 'production', ...env },
+      { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
+    )
+    url = `http://127.0.0.1:${started.port}`
+    stop = started.stop
+  })
+  afterAll(() => stop?.())
+
   it('get their pages or DATABASE_BUSY, never DATABASE_UNAVAILABLE, and the seed\u2019s routes keep answering 200', async () => {
     let loading = true
     const seedAnswers: Array<Awaited<ReturnType<typeof seedRoute>>> = []
     // Samples for as long as the load lasts, and at least once while it is on.
     const sampler = (async () => {
       while (loading || seedAnswers.length < 2) {
-        seedAnswers.push(await seedRoute('/number_of_tables'), await seedRoute('/health'))
+        seedAnswers.push(await seedRoute(url, '/number_of_tables'), await seedRoute(url, '/health'))
       }
     })()
     const answers: Answer[] = []
     for (let round = 0; round < ROUNDS; round++) {
-      answers.push(...(await Promise.all(Array.from({ length: CLIENTS }, heavyQuery))))
+      answers.push(...(await Promise.all(Array.from({ length: CLIENTS }, () => heavyQuery(url)))))
     }
     loading = false
     await sampler
 
     const codes = answers.flatMap((answer) => answer.codes)
     const tally = (values: string[]) =>
-      Object.fromEntries([...new Set(values)].map((value) => [value, values.filter((v) => v === value).length]))
+      Object.fromEntries(
+        [...new Set(values)].map((value) => [value, values.filter((v) => v === value).length]),
+      )
     console.log(
-      `busy database: ${answers.length} heavy answers, ${answers.filter((answer) => answer.complete).length} complete, ` +
+      `busy database, ${pool}: ${answers.length} heavy answers, ${answers.filter((answer) => answer.complete).length} complete, ` +
         `errors ${JSON.stringify(tally(answers.flatMap((answer) => answer.codes.map((code, i) => `${code}:${answer.reasons[i]}`))))}; ` +
         `seed routes ${JSON.stringify(tally(seedAnswers.map((answer) => `${answer.path} ${answer.status}`)))}`,
     )
