@@ -1,6 +1,14 @@
 import { readFileSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseConnectionString } from 'pg-connection-string'
+import {
+  DatabaseTlsError,
+  planDatabaseTls,
+  type SslMode,
+  SYSTEM_ROOT_CERT,
+  splitTlsParameters,
+  type TlsSettings,
+} from './database-tls.js'
 
 /** Where a PostgreSQL server is and who we are there. */
 export interface ConnectionSettings {
@@ -14,14 +22,18 @@ export interface ConnectionSettings {
   tls?: DatabaseTls
 }
 
-/** DB_SSLMODE, as libpq names the modes that node-postgres can honour. */
-export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const
-export type SslMode = (typeof SSL_MODES)[number]
+export { SSL_MODES, type SslMode } from './database-tls.js'
 
 export interface DatabaseTls {
   mode: Exclude<SslMode, 'disable'>
-  /** PEM of the CA that signed the server's certificate (DB_SSLROOTCERT); with `require` too, it is checked (as libpq does). */
+  /**
+   * PEM of the CA that signed the server's certificate (DB_SSLROOTCERT or the URL's sslrootcert); with
+   * `require` too, it is checked (as libpq does). Absent with verify-full: the system's CAs (`system`).
+   */
   ca?: string
+  /** The URL's sslcert and sslkey (PEM): a client certificate. */
+  cert?: string
+  key?: string
 }
 
 /** HTTPS for the service itself, from TLS_CERT_FILE and TLS_KEY_FILE (PEM). */
@@ -225,7 +237,11 @@ function readRatio(env: Env, name: string, fallback: number): number {
 
 function readDatabaseTarget(env: Env): DatabaseTarget {
   const url = readString(env, 'DATABASE_URL')
-  if (url !== undefined) return { ...readDatabaseUrl(url), tls: readDatabaseTls(env) }
+  if (url !== undefined) {
+    // node-postgres would let the URL's TLS parameters win over ours: they are read here, and removed.
+    const split = splitTlsParameters(url)
+    return { ...readDatabaseUrl(split.url), tls: readDatabaseTls(env, split.tls) }
+  }
 
   const setParts = DB_PART_NAMES.filter((name) => readString(env, name) !== undefined)
   if (setParts.length === 0) {
@@ -244,22 +260,44 @@ function readDatabaseTarget(env: Env): DatabaseTarget {
     user: readString(env, 'DB_USER') ?? 'postgres',
     database: readString(env, 'DB_NAME') ?? 'postgres',
     password: readPassword(env),
-    tls: readDatabaseTls(env),
+    tls: readDatabaseTls(env, {}),
   }
 }
 
-function readDatabaseTls(env: Env): DatabaseTls | undefined {
-  const mode = readChoice(env, 'DB_SSLMODE', SSL_MODES, 'disable')
-  const caFile = readString(env, 'DB_SSLROOTCERT')
-  if (mode === 'disable') {
-    if (caFile)
-      throw new ConfigError('DB_SSLROOTCERT: set, but DB_SSLMODE is disable; set DB_SSLMODE=verify-full')
-    return undefined
+/** TLS to PostgreSQL from DB_SSLMODE, DB_SSLROOTCERT and DATABASE_URL's parameters: src/database-tls.ts. */
+function readDatabaseTls(env: Env, url: TlsSettings['url']): DatabaseTls | undefined {
+  // node-postgres reads PGSSLMODE when it is given no TLS settings: a third place that could disagree.
+  if (readString(env, 'PGSSLMODE')) {
+    throw new ConfigError(
+      'PGSSLMODE: not read by ctera-app; set DB_SSLMODE (or sslmode in DATABASE_URL) instead',
+    )
   }
-  if ((mode === 'verify-ca' || mode === 'verify-full') && !caFile) {
-    throw new ConfigError(`DB_SSLROOTCERT: required with DB_SSLMODE=${mode} (the CA certificate, PEM)`)
+  const rootCertFile = readString(env, 'DB_SSLROOTCERT')
+  let plan: ReturnType<typeof planDatabaseTls>
+  try {
+    plan = planDatabaseTls({
+      url,
+      env: { DB_SSLMODE: readString(env, 'DB_SSLMODE'), DB_SSLROOTCERT: rootCertFile },
+    })
+  } catch (error) {
+    if (error instanceof DatabaseTlsError) throw new ConfigError(error.message)
+    throw error
   }
-  return { mode, ca: caFile ? readPemFile('DB_SSLROOTCERT', caFile) : undefined }
+  if (plan.mode === 'disable') return undefined
+  const rootName = rootCertFile ? 'DB_SSLROOTCERT' : "DATABASE_URL's sslrootcert"
+  const client = plan.clientCert
+  return {
+    mode: plan.mode,
+    ...(plan.rootCert && plan.rootCert !== SYSTEM_ROOT_CERT
+      ? { ca: readPemFile(rootName, plan.rootCert) }
+      : {}),
+    ...(client
+      ? {
+          cert: readPemFile("DATABASE_URL's sslcert", client.certFile),
+          key: readPemFile("DATABASE_URL's sslkey", client.keyFile),
+        }
+      : {}),
+  }
 }
 
 function readServerTls(env: Env): ServerTls | undefined {

@@ -111,18 +111,20 @@ function statsOf(pool: pg.Pool): PoolStats {
 
 /**
  * libpq's sslmode in node-postgres terms: require encrypts; verify-ca also checks the CA; verify-full also
- * the host name. As in libpq, require with a root certificate (DB_SSLROOTCERT) checks the CA as verify-ca does.
+ * the host name. As in libpq, require with a root certificate checks the CA as verify-ca does. Without TLS,
+ * `false` rather than nothing: node-postgres would otherwise look at PGSSLMODE.
  */
 function sslOptions(tls: DatabaseTls | undefined): pg.PoolConfig['ssl'] {
-  const verifyCa = { ca: tls?.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
-  switch (tls?.mode) {
-    case undefined:
-      return undefined
+  if (!tls) return false
+  const clientCertificate = tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}
+  const verifyCa = { ca: tls.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined }
+  switch (tls.mode) {
     case 'require':
-      return tls.ca ? verifyCa : { rejectUnauthorized: false }
+      return { ...(tls.ca ? verifyCa : { rejectUnauthorized: false }), ...clientCertificate }
     case 'verify-ca':
-      return verifyCa
+      return { ...verifyCa, ...clientCertificate }
     case 'verify-full':
-      return { ca: tls.ca, rejectUnauthorized: true }
+      // Without a CA of ours (DB_SSLROOTCERT=system), Node's own list of trusted CAs.
+      return { ca: tls.ca, rejectUnauthorized: true, ...clientCertificate }
   }
 }
