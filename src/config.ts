@@ -17,6 +17,8 @@ export interface ConnectionSettings {
   user: string
   database: string
   password?: string
+  /** DB_PASSWORD_FILE: read again for each new connection, so that a rotated password needs no restart. */
+  passwordFile?: string
   /** Set when the connection came from DATABASE_URL; it may carry the password, so never log it. */
   connectionString?: string
   tls?: DatabaseTls
@@ -260,6 +262,7 @@ function readDatabaseTarget(env: Env): DatabaseTarget {
     user: readString(env, 'DB_USER') ?? 'postgres',
     database: readString(env, 'DB_NAME') ?? 'postgres',
     password: readPassword(env),
+    passwordFile: readString(env, 'DB_PASSWORD_FILE'),
     tls: readDatabaseTls(env, {}),
   }
 }

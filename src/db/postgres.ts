@@ -6,6 +6,7 @@ import { createConnectionShare } from './connection-share.js'
 import type { Database, PoolStats } from './database.js'
 import { classifyFailure } from './errors.js'
 import { createHealthCheck } from './health-probe.js'
+import { passwordFromFile } from './password-file.js'
 import { createTableCounter } from './table-count.js'
 
 export interface DatabaseOptions {
@@ -37,7 +38,10 @@ export function createPostgresDatabase(
           port: settings.port,
           user: settings.user,
           database: settings.database,
-          password: settings.password,
+          password:
+            settings.passwordFile && settings.password
+              ? passwordFromFile(settings.passwordFile, settings.password, logger)
+              : settings.password,
         }),
     ssl: sslOptions(settings.tls),
     // pg's default of 0 waits forever for a connection: a black-holed server would hang every request.
