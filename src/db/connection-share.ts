@@ -7,6 +7,11 @@ export interface ConnectionShareOptions {
   maxWaiting: number
   /** A caller waits this long at most (connection wait timeout). */
   waitMs: number
+  /**
+   * The error for a caller that waited waitMs in vain: busy by default. The places may be held by queries
+   * stuck connecting to a database that is down, and then the caller should hear that instead.
+   */
+  waitedInVain?: () => Error
 }
 
 export interface ConnectionShare {
@@ -22,7 +27,12 @@ export interface ConnectionShare {
  * the rest of the pool stays free for the seed's count. Waiting here rather than in pg-pool's queue means
  * a full share is reported as busy (DATABASE_BUSY), never as an unreachable database.
  */
-export function createConnectionShare({ max, maxWaiting, waitMs }: ConnectionShareOptions): ConnectionShare {
+export function createConnectionShare({
+  max,
+  maxWaiting,
+  waitMs,
+  waitedInVain = () => new DatabaseBusyError('connection wait timeout'),
+}: ConnectionShareOptions): ConnectionShare {
   let holders = 0
   const queue: Array<() => void> = []
 
@@ -46,7 +56,7 @@ export function createConnectionShare({ max, maxWaiting, waitMs }: ConnectionSha
       }
       const timer = setTimeout(() => {
         queue.splice(queue.indexOf(admit), 1)
-        reject(new DatabaseBusyError('connection wait timeout'))
+        reject(waitedInVain())
       }, waitMs)
       queue.push(admit)
     })

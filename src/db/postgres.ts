@@ -4,8 +4,8 @@ import type { Logger } from '../logger.js'
 import { createCatalogQueries } from './catalog.js'
 import { createConnectionShare } from './connection-share.js'
 import type { Database, PoolStats } from './database.js'
-import { classifyFailure } from './errors.js'
-import { createHealthCheck } from './health-probe.js'
+import { classifyFailure, DatabaseBusyError, DatabaseUnavailableError } from './errors.js'
+import { createHealthCheck, type HealthCheck } from './health-probe.js'
 import { passwordFromFile } from './password-file.js'
 import { createTableCounter } from './table-count.js'
 
@@ -57,10 +57,16 @@ export function createPostgresDatabase(
   const pool = new pg.Pool({ ...common, max: options.poolMax })
   // GraphQL's insight queries get all of the pool but one connection, which stays for the seed's count:
   // a single query at a time (single-flight), so one is enough. See docs/operations.md#a-busy-database.
+  let lastHealth: HealthCheck | undefined
   const insight = createConnectionShare({
     max: Math.max(1, options.poolMax - SEED_RESERVED_CONNECTIONS),
     maxWaiting: INSIGHT_MAX_WAITING,
     waitMs: options.connectTimeoutMs,
+    // Busy only while the server answers: behind queries stuck connecting to a dead one, say why it is dead.
+    waitedInVain: () =>
+      lastHealth?.reason
+        ? new DatabaseUnavailableError(lastHealth.reason)
+        : new DatabaseBusyError('connection wait timeout'),
   })
   // Health probes get a connection of their own, so slow queries filling the pool cannot starve them.
   // It is replaced every health interval: an old connection can keep answering while the server accepts
@@ -73,6 +79,10 @@ export function createPostgresDatabase(
     maxLifetimeSeconds: options.healthIntervalMs / 1000,
     connectionTimeoutMillis: Math.min(options.connectTimeoutMs, options.healthTimeoutMs),
   })
+  const checkHealth = createHealthCheck(healthPool, {
+    timeoutMs: options.healthTimeoutMs,
+    cacheMs: options.healthCacheMs,
+  })
   let closing: Promise<void> | undefined
   for (const each of [pool, healthPool]) {
     // An idle client whose server goes away emits 'error' on its pool; unhandled, that kills the process.
@@ -83,10 +93,10 @@ export function createPostgresDatabase(
   }
 
   return {
-    checkHealth: createHealthCheck(healthPool, {
-      timeoutMs: options.healthTimeoutMs,
-      cacheMs: options.healthCacheMs,
-    }),
+    checkHealth: async () => {
+      lastHealth = await checkHealth()
+      return lastHealth
+    },
     countTables: createTableCounter(pool, insight),
     ...createCatalogQueries(pool, insight),
     poolStats: () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createConnectionShare } from '../../src/db/connection-share.js'
-import { DatabaseBusyError } from '../../src/db/errors.js'
+import { DatabaseBusyError, DatabaseUnavailableError } from '../../src/db/errors.js'
 
 /** A piece of work that ends when finish() is called. */
 function pending() {
@@ -50,5 +50,16 @@ describe('a connection share', () => {
 
     await expect(share.run(() => Promise.reject(new Error('query failed')))).rejects.toThrow('query failed')
     expect(await share.run(async () => 'next')).toBe('next')
+  })
+
+  it('tells a caller that waited in vain what waitedInVain says (the database is down, not busy)', async () => {
+    const down = new DatabaseUnavailableError('timeout')
+    const share = createConnectionShare({ max: 1, maxWaiting: 1, waitMs: 20, waitedInVain: () => down })
+    const holder = pending()
+    const held = share.run(holder.work)
+
+    await expect(share.run(async () => 'never')).rejects.toBe(down)
+    holder.finish()
+    await held
   })
 })
