@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config.js'
-import { planDatabaseTls, splitTlsParameters, type TlsPlan } from '../../src/database-tls.js'
+import { planDatabaseTls, splitTlsParameters, type TlsPlan } from '../../src/config/database-tls.js'
+import { loadConfig } from '../../src/config/index.js'
+import { ConfigError } from '../../src/config/readers.js'
 import {
   type Combination,
   ENV_MODES,

@@ -1,3 +1,6 @@
+import { ConfigError, type Env, readString } from './readers.js'
+import { readPemFile } from './secret-files.js'
+
 /**
  * TLS to PostgreSQL can be asked for in two places: DATABASE_URL's parameters (sslmode, ssl, sslrootcert)
  * and DB_SSLMODE / DB_SSLROOTCERT. node-postgres lets the URL win silently, so `?sslmode=disable` would
@@ -29,9 +32,46 @@ export interface TlsPlan {
   clientCert?: { certFile: string; keyFile: string }
 }
 
-/** A contradiction or a weakening in the TLS settings; its message is one line naming the settings. */
-export class DatabaseTlsError extends Error {
-  override name = 'DatabaseTlsError'
+export interface DatabaseTls {
+  mode: Exclude<SslMode, 'disable'>
+  /**
+   * PEM of the CA that signed the server's certificate (DB_SSLROOTCERT or the URL's sslrootcert); with
+   * `require` too, it is checked (as libpq does). Absent with verify-full: the system's CAs (`system`).
+   */
+  ca?: string
+  /** The URL's sslcert and sslkey (PEM): a client certificate. */
+  cert?: string
+  key?: string
+}
+
+/** TLS to PostgreSQL from DB_SSLMODE, DB_SSLROOTCERT and DATABASE_URL's parameters, files read. */
+export function readDatabaseTls(env: Env, url: TlsSettings['url']): DatabaseTls | undefined {
+  // node-postgres reads PGSSLMODE when it is given no TLS settings: a third place that could disagree.
+  if (readString(env, 'PGSSLMODE')) {
+    throw new ConfigError(
+      'PGSSLMODE: not read by ctera-app; set DB_SSLMODE (or sslmode in DATABASE_URL) instead',
+    )
+  }
+  const rootCertFile = readString(env, 'DB_SSLROOTCERT')
+  const plan = planDatabaseTls({
+    url,
+    env: { DB_SSLMODE: readString(env, 'DB_SSLMODE'), DB_SSLROOTCERT: rootCertFile },
+  })
+  if (plan.mode === 'disable') return undefined
+  const rootName = rootCertFile ? 'DB_SSLROOTCERT' : "DATABASE_URL's sslrootcert"
+  const client = plan.clientCert
+  return {
+    mode: plan.mode,
+    ...(plan.rootCert && plan.rootCert !== SYSTEM_ROOT_CERT
+      ? { ca: readPemFile(rootName, plan.rootCert) }
+      : {}),
+    ...(client
+      ? {
+          cert: readPemFile("DATABASE_URL's sslcert", client.certFile),
+          key: readPemFile("DATABASE_URL's sslkey", client.keyFile),
+        }
+      : {}),
+  }
 }
 
 /** DATABASE_URL's query parameters that this module reads; the service removes them from the URL. */
@@ -56,12 +96,12 @@ export function planDatabaseTls({ url, env }: TlsSettings): TlsPlan {
     ? { mode: envMode(env.DB_SSLMODE), as: `DB_SSLMODE=${env.DB_SSLMODE}` }
     : {}
   if (fromUrl.mode && fromEnv.mode && fromUrl.mode !== fromEnv.mode) {
-    throw new DatabaseTlsError(
+    throw new ConfigError(
       `${fromEnv.as} and ${fromUrl.as} disagree; set the mode in one place, or the same in both`,
     )
   }
   if (url.sslrootcert && env.DB_SSLROOTCERT && url.sslrootcert !== env.DB_SSLROOTCERT) {
-    throw new DatabaseTlsError(
+    throw new ConfigError(
       `DB_SSLROOTCERT=${env.DB_SSLROOTCERT} and DATABASE_URL's sslrootcert=${url.sslrootcert} disagree; set the CA in one place, or the same in both`,
     )
   }
@@ -74,28 +114,28 @@ export function planDatabaseTls({ url, env }: TlsSettings): TlsPlan {
 
   if (mode === 'disable') {
     if (rootCert) {
-      throw new DatabaseTlsError(`${rootCertAs}: set, but TLS is off (${modeAs}); set DB_SSLMODE=verify-full`)
+      throw new ConfigError(`${rootCertAs}: set, but TLS is off (${modeAs}); set DB_SSLMODE=verify-full`)
     }
     if (url.sslcert || url.sslkey) {
-      throw new DatabaseTlsError(
+      throw new ConfigError(
         `DATABASE_URL's sslcert/sslkey are set but TLS is off (${modeAs}); set a TLS mode`,
       )
     }
     return { mode }
   }
   if ((mode === 'verify-ca' || mode === 'verify-full') && !rootCert) {
-    throw new DatabaseTlsError(
+    throw new ConfigError(
       `DB_SSLROOTCERT: required with ${modeAs} (the CA certificate, PEM; or "system", the system's CAs, with verify-full)`,
     )
   }
   // As libpq: the system's CAs sign certificates for anyone, so only a host name check makes them mean something.
   if (rootCert === SYSTEM_ROOT_CERT && mode !== 'verify-full') {
-    throw new DatabaseTlsError(
+    throw new ConfigError(
       `${rootCertAs}=system needs verify-full (${modeAs} would accept any certificate the system trusts)`,
     )
   }
   if (Boolean(url.sslcert) !== Boolean(url.sslkey)) {
-    throw new DatabaseTlsError("DATABASE_URL's sslcert and sslkey go together; set both or neither")
+    throw new ConfigError("DATABASE_URL's sslcert and sslkey go together; set both or neither")
   }
   return {
     mode,
@@ -107,7 +147,7 @@ export function planDatabaseTls({ url, env }: TlsSettings): TlsPlan {
 function envMode(value: string): SslMode {
   const mode = value.toLowerCase() as SslMode
   if (SSL_MODES.includes(mode)) return mode
-  throw new DatabaseTlsError(
+  throw new ConfigError(
     `DB_SSLMODE: must be one of ${SSL_MODES.join(', ')} (got ${JSON.stringify(value.slice(0, 40))})`,
   )
 }
@@ -116,7 +156,7 @@ function urlMode(url: TlsSettings['url']): Said {
   const sslmode = url.sslmode === undefined ? undefined : urlSslmode(url.sslmode)
   const ssl = url.ssl === undefined ? undefined : urlSsl(url.ssl)
   if (sslmode && ssl && (sslmode.mode === 'disable') !== (ssl.mode === 'disable')) {
-    throw new DatabaseTlsError(`DATABASE_URL's ssl=${url.ssl} and sslmode=${url.sslmode} disagree; keep one`)
+    throw new ConfigError(`DATABASE_URL's ssl=${url.ssl} and sslmode=${url.sslmode} disagree; keep one`)
   }
   return sslmode ?? ssl ?? {}
 }
@@ -125,12 +165,12 @@ function urlSslmode(value: string): Said {
   const as = `DATABASE_URL's sslmode=${value.slice(0, 40)}`
   if (value === 'no-verify') return { mode: 'require', as } // node-postgres's name for libpq's require
   if (value === 'allow' || value === 'prefer') {
-    throw new DatabaseTlsError(
+    throw new ConfigError(
       `${as} may fall back to plaintext, which this service never does; use disable, require, verify-ca or verify-full`,
     )
   }
   if (!SSL_MODES.includes(value as SslMode)) {
-    throw new DatabaseTlsError(`${as}: not a mode; use disable, require, verify-ca or verify-full`)
+    throw new ConfigError(`${as}: not a mode; use disable, require, verify-ca or verify-full`)
   }
   return { mode: value as SslMode, as }
 }
@@ -139,7 +179,7 @@ function urlSsl(value: string): Said {
   // node-postgres reads only true and 1 (and lets "false" turn TLS on); both spellings mean what they say here.
   if (value === 'true' || value === '1') return { mode: 'verify-full', as: "DATABASE_URL's ssl=true" }
   if (value === 'false' || value === '0') return { mode: 'disable', as: "DATABASE_URL's ssl=false" }
-  throw new DatabaseTlsError(`DATABASE_URL's ssl=${value.slice(0, 40)}: use true or false (or sslmode)`)
+  throw new ConfigError(`DATABASE_URL's ssl=${value.slice(0, 40)}: use true or false (or sslmode)`)
 }
 
 /**
