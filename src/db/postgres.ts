@@ -61,7 +61,8 @@ export function createPostgresDatabase(
   const insight = createConnectionShare({
     max: Math.max(1, options.poolMax - SEED_RESERVED_CONNECTIONS),
     maxWaiting: INSIGHT_MAX_WAITING,
-    waitMs: options.connectTimeoutMs,
+    // Waiting longer than a query may run serves no one; by default the connect timeout is the shorter.
+    waitMs: Math.min(options.connectTimeoutMs, options.queryTimeoutMs),
     // Busy only while the server answers: behind queries stuck connecting to a dead one, say why it is dead.
     waitedInVain: () =>
       lastHealth?.reason
@@ -78,6 +79,9 @@ export function createPostgresDatabase(
     max: 1,
     maxLifetimeSeconds: options.healthIntervalMs / 1000,
     connectionTimeoutMillis: Math.min(options.connectTimeoutMs, options.healthTimeoutMs),
+    // The health check's budget is HEALTH_TIMEOUT_MS, not the one of the queries it stands beside.
+    statement_timeout: options.healthTimeoutMs,
+    query_timeout: options.healthTimeoutMs + QUERY_TIMEOUT_GRACE_MS,
   })
   const checkHealth = createHealthCheck(healthPool, {
     timeoutMs: options.healthTimeoutMs,

@@ -2,9 +2,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { MAIN, PRODUCTION_NODE_FLAGS, startServiceProcess } from '../support/process.js'
 
 // Issue 20's row: 64 clients at once ask for a heavy catalog page, over and over, while scripts read the
-// seed's routes. The service runs as `npm start` runs it (production flags), once with the defaults
-// (DB_POOL_MAX=10, DB_CONNECT_TIMEOUT_MS=2000), and once with a pool so small and a wait so short that
-// it is saturated whatever the machine's load (on an idle machine the defaults keep up).
+// seed's routes. The service runs as `npm start` runs it (production flags), once with the default pool
+// (DB_POOL_MAX=10), and once with a pool so small and a wait so short (the shorter of DB_CONNECT_TIMEOUT_MS
+// and DB_QUERY_TIMEOUT_MS) that it is saturated whatever the machine's load. Connecting and the health check
+// get 10 s: a machine starved so that connecting takes seconds is an outage by the service's own
+// definition, and this test is about a busy pool, not a starved machine. (The regression itself, a full
+// share answered as busy while /number_of_tables keeps its connection, is pinned by pool-exhaustion.test.ts.)
 // `npm run test:faults` runs 6 rounds (384 answers) of each, `npm test` 2.
 const SCALE = Number(process.env.CTERA_FAULT_SCALE ?? '0.2')
 const ROUNDS = Math.max(2, Math.round(6 * SCALE))
@@ -48,14 +51,14 @@ async function seedRoute(url: string, path: string) {
 
 describe.each<{ pool: string; env: Record<string, string> }>([
   { pool: 'the default pool', env: {} },
-  { pool: 'a saturated pool', env: { DB_POOL_MAX: '2', DB_CONNECT_TIMEOUT_MS: '300' } },
+  { pool: 'a saturated pool', env: { DB_POOL_MAX: '2', DB_QUERY_TIMEOUT_MS: '1000' } },
 ])(`${CLIENTS} clients asking for heavy catalog pages at once, $pool`, ({ pool, env }) => {
   let url: string
   let stop: () => Promise<void>
   beforeAll(async () => {
     const started = await startServiceProcess(
       postgres.app,
-      { NODE_ENV: 'production', ...env },
+      { NODE_ENV: 'production', DB_CONNECT_TIMEOUT_MS: '10000', HEALTH_TIMEOUT_MS: '10000', ...env },
       { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
     )
     url = `http://127.0.0.1:${started.port}`
