@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
 import { MAIN, PRODUCTION_NODE_FLAGS, startServiceProcess } from '../support/process.js'
 
 // Issue 20's row: 64 clients at once ask for a heavy catalog page, over and over, while scripts read the
@@ -17,7 +18,13 @@ const HEAVY = JSON.stringify({
     '{ database { tables(first: 150) { totalCount nodes { name schema kind sizeBytes rowEstimate } } } }',
 })
 
-const postgres = inject('postgres')
+// A PostgreSQL of its own: the pages list every table the role sees, and other files lock tables of the
+// shared one (and kill the sessions waiting on them) on purpose.
+let postgres: TestPostgres
+beforeAll(async () => {
+  postgres = await startTestPostgres()
+}, 120_000)
+afterAll(() => postgres?.destroy())
 
 interface Answer {
   status: number

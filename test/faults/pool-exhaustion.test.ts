@@ -1,13 +1,15 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { lockedTable, slowRequest } from '../support/postgres.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { lockedTable, slowRequest, startTestPostgres, type TestPostgres } from '../support/postgres.js'
 import { type RunningService, startService } from '../support/service.js'
 
-const postgres = inject('postgres')
+// A PostgreSQL of its own: connection-killed.test.ts ends the shared one's sessions that wait on a lock.
+let postgres: TestPostgres
 let service: RunningService
 let lock: Awaited<ReturnType<typeof lockedTable>>
 const WAIT_MS = 1000
 
 beforeAll(async () => {
+  postgres = await startTestPostgres()
   lock = await lockedTable(postgres.admin)
   // Two connections: one for GraphQL's insight queries, one kept for the seed's count.
   service = await startService(postgres.app, {
@@ -19,7 +21,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await lock?.release()
   await service?.close()
-})
+  await postgres?.destroy()
+}, 120_000)
 
 async function errorsOf(response: Response) {
   const body = (await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> }
