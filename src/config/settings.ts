@@ -219,7 +219,7 @@ export const SETTINGS = {
     2000,
     100,
     600_000,
-    'Connecting (TCP, TLS, authentication) must finish within this; a query waits this long at most for a free connection (then `DATABASE_BUSY`).',
+    'Connecting (TCP, TLS, authentication) must finish within this; a query waits this long at most for a free connection (`DB_QUERY_TIMEOUT_MS` if shorter; then `DATABASE_BUSY`).',
   ),
   queryTimeoutMs: integer(
     'DB_QUERY_TIMEOUT_MS',
