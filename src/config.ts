@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseConnectionString } from 'pg-connection-string'
+import { parseProxyList } from './http/client-address.js'
 
 /** Where a PostgreSQL server is and who we are there. */
 export interface ConnectionSettings {
@@ -60,6 +61,16 @@ export interface Config {
   requestTimeoutMs: number
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number
+  /** Budgets per client (docs/security.md): open connections in total; more are closed when accepted. */
+  maxConnections: number
+  /** The share of the connections, GraphQL in-flight slots and subscriptions one client may hold (percent). */
+  clientSharePercent: number
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; empty = the header is ignored. */
+  trustedProxies: string[]
+  /** A request body must have arrived this long after its headers (a minimum rate), or 408. */
+  bodyTimeoutMs: number
+  /** A subscription stream ends after this, so that clients reconnect (elsewhere); 0 = no limit. */
+  subscriptionMaxMs: number
   containerName: string
   database: DatabaseTarget
   /** Connecting (TCP + TLS + authentication) must finish within this, or the attempt fails. */
@@ -152,6 +163,11 @@ export function loadConfig(env: Env = process.env): Config {
     headersTimeoutMs: readInteger(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
     requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
     keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5000, 100, 600_000),
+    maxConnections: readInteger(env, 'HTTP_MAX_CONNECTIONS', 2000, 1, 100_000),
+    clientSharePercent: readInteger(env, 'CLIENT_MAX_SHARE_PERCENT', 25, 1, 100),
+    trustedProxies: readProxies(env, 'TRUSTED_PROXIES'),
+    bodyTimeoutMs: readInteger(env, 'HTTP_BODY_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    subscriptionMaxMs: readInteger(env, 'GRAPHQL_SUBSCRIPTION_MAX_MS', 0, 0, 86_400_000),
     containerName: readString(env, 'CONTAINER_NAME') ?? hostname(),
     database: readDatabaseTarget(env),
     connectTimeoutMs: readInteger(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 600_000),
@@ -342,6 +358,21 @@ function describeFsError(error: unknown): string {
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied'
   if (code === 'EISDIR') return 'is a directory'
   return code ?? 'unreadable'
+}
+
+/** A comma-separated list of IP addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`). */
+function readProxies(env: Env, name: string): string[] {
+  const entries = (readString(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+  const { invalid } = parseProxyList(entries)
+  if (invalid !== undefined) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(invalid.slice(0, 60))} is not an IP address or CIDR range (such as 10.0.0.0/8)`,
+    )
+  }
+  return entries
 }
 
 /** A comma-separated list of exact origins (scheme://host[:port]); `*` is refused: list them. */

@@ -1,0 +1,22 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/**
+ * The whole body of an admitted request must arrive within `timeoutMs` of its headers (HTTP_BODY_TIMEOUT_MS):
+ * a minimum average rate of GRAPHQL_MAX_BODY_BYTES per timeout, like nginx's client_body_timeout but
+ * for the whole body, so a client sending a byte every 2 s cannot hold a GraphQL slot for the whole
+ * HTTP_REQUEST_TIMEOUT_MS. Past it the client gets 408, as for Node's own request timeout, and the
+ * connection is closed, which ends the request's wait for its body.
+ */
+export function enforceBodyDeadline(req: IncomingMessage, res: ServerResponse, timeoutMs: number): void {
+  if (req.complete || (req.headers['content-length'] ?? '0') === '0') return
+  const timer = setTimeout(() => {
+    if (req.complete) return
+    const socket = req.socket
+    if (res.headersSent || !socket.writable) return void socket.destroy()
+    socket.end(REQUEST_TIMEOUT, () => socket.destroy())
+  }, timeoutMs)
+  timer.unref()
+  res.once('close', () => clearTimeout(timer))
+}
+
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
