@@ -7,7 +7,12 @@ let prepared: Awaited<ReturnType<typeof databaseEnv>>
 
 beforeAll(async () => {
   // Requests wait for a pool connection (10) and on the lock for up to 20 s: 50 of them stay in flight.
-  prepared = await databaseEnv(postgres.app, { DB_QUERY_TIMEOUT_MS: '20000', DB_CONNECT_TIMEOUT_MS: '20000' })
+  // All 50 come from one address: the per-client share (a quarter of the slots) would refuse most.
+  prepared = await databaseEnv(postgres.app, {
+    DB_QUERY_TIMEOUT_MS: '20000',
+    DB_CONNECT_TIMEOUT_MS: '20000',
+    CLIENT_MAX_SHARE_PERCENT: '100',
+  })
 })
 afterAll(() => prepared?.cleanup())
 
