@@ -79,6 +79,48 @@ const postHealth = (port: number, from: string) =>
   })
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+const unique = () => Math.random().toString(36).slice(2, 14)
+/** Near-limit documents (test/faults/memory-ceiling.test.ts has the why of each), each one new. */
+const nearLimitDocuments = [
+  () => `query Q${unique()} { health { ${'healthy '.repeat(990)}} }`,
+  () => `query Q${unique()} { health { ${'healthy '.repeat(700)}} }`,
+  () => `query Q${unique()} { ${'nope '.repeat(400)}}`,
+  () => `# ${unique().repeat(7300)}\nquery Q${unique()} { health { ${'healthy '.repeat(990)}} }`,
+]
+
+/** Opens a connection and sends a near-limit POST but its last byte; the socket is left open. */
+async function slowNearLimitBody(port: number, from: string, sockets: Socket[]): Promise<void> {
+  const socket = await connectFrom(port, from)
+  sockets.push(socket)
+  const body = JSON.stringify({ query: nearLimitDocuments[3]?.() })
+  socket.write(
+    `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, -1)}`,
+  )
+}
+
+/** A subscription over SSE that is never read after its status line. */
+async function silentSubscription(port: number, from: string, sockets: Socket[]): Promise<number | 'closed'> {
+  const socket = await connectFrom(port, from)
+  sockets.push(socket)
+  const status = firstStatus(socket)
+  socket.write(
+    'GET /graphql?query=subscription%7BhealthChanged%7Bstatus%7D%7D HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n',
+  )
+  const answer = await status
+  socket.pause()
+  return answer
+}
+
+/** Opens `count` connections that send nothing, 500 at a time, each from an address of its own. */
+async function idleConnections(port: number, group: number, count: number, sockets: Socket[]): Promise<void> {
+  for (let start = 0; start < count; start += 500) {
+    const batch = Array.from({ length: Math.min(500, count - start) }, (_, offset) =>
+      connectFrom(port, loopbackAddress(group, start + offset)),
+    )
+    sockets.push(...(await Promise.all(batch)))
+  }
+}
+
 describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
   const graphiqlClients = scaled(1000)
   it(`${graphiqlClients} clients GET the largest GraphiQL asset without gzip and never read: under the ceiling, /livez < 1 s`, async () => {
@@ -119,13 +161,7 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
   it(`${idleSockets} idle sockets (no request line) on a fresh process: under the ceiling, /livez < 1 s`, async () => {
     const service = await freshService()
     const since = performance.now()
-    // 500 at a time, each from its own address: the listen backlog takes what the loop has not accepted.
-    for (let start = 0; start < idleSockets; start += 500) {
-      const batch = Array.from({ length: Math.min(500, idleSockets - start) }, (_, offset) =>
-        connectFrom(service.port, loopbackAddress(20, start + offset)),
-      )
-      service.sockets.push(...(await Promise.all(batch)))
-    }
+    await idleConnections(service.port, 20, idleSockets, service.sockets)
     const held = service.sockets.filter((socket) => !socket.destroyed).length
     const livez = await ask(service.port, loopbackAddress(21, 0), '/livez')
     await sleep(500)
@@ -139,6 +175,92 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
     expect(livez.status).toBe(200)
     expect(livez.ms).toBeLessThan(SERVED_WITHIN_MS)
   }, 180_000)
+
+  const documents = scaled(2100)
+  const slowloris = scaled(15_000)
+  it(`combined: GraphiQL cold and without gzip, ${documents} near-limit documents, 64 slow bodies, 100 subscriptions, ${slowloris} idle sockets: under the ceiling`, async () => {
+    const service = await freshService()
+    const since = performance.now()
+    const served: Answer[] = []
+    let attacking = true
+    const wellBehaved = (async () => {
+      for (let round = 0; attacking; round++) {
+        served.push(await postHealth(service.port, loopbackAddress(60, round % 200)))
+        await sleep(250)
+      }
+    })()
+
+    const graphiql = (async () => {
+      const views = await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          ask(service.port, loopbackAddress(61, index), '/graphql', { headers: { accept: 'text/html' } }),
+        ),
+      )
+      const assets = [...(views[0]?.body ?? '').matchAll(/"(\/graphiql\/[^"]+)"/g)].map(
+        (match) => match[1] ?? '',
+      )
+      const largest = assets.find((path) => path.startsWith('/graphiql/graphiql.') && path.endsWith('.js'))
+      await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          Promise.all(
+            assets.map((path) =>
+              ask(service.port, loopbackAddress(61, index), path, { headers: { 'accept-encoding': 'gzip' } }),
+            ),
+          ),
+        ),
+      )
+      for (let index = 0; index < graphiqlClients; index++) {
+        const socket = await connectFrom(service.port, loopbackAddress(62, index))
+        service.sockets.push(socket)
+        socket.write(`GET ${largest} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n`)
+      }
+    })()
+    const slowBodies = Promise.all(
+      Array.from({ length: 64 }, (_, index) =>
+        slowNearLimitBody(service.port, loopbackAddress(63, index), service.sockets),
+      ),
+    )
+    const subscriptions = Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        silentSubscription(service.port, loopbackAddress(64, index), service.sockets),
+      ),
+    )
+    const idle = idleConnections(service.port, 65, slowloris, service.sockets)
+    const statuses: Array<number | string> = []
+    const queries = (async () => {
+      for (let sent = 0; sent < documents; sent += 8) {
+        const batch = Array.from({ length: Math.min(8, documents - sent) }, (_, offset) => {
+          const query = nearLimitDocuments[(sent + offset) % nearLimitDocuments.length]?.() ?? ''
+          const body = JSON.stringify({ query })
+          return ask(service.port, loopbackAddress(66, (sent + offset) % 64), '/graphql', {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'content-length': String(Buffer.byteLength(body)),
+            },
+            body,
+          })
+        })
+        statuses.push(...(await Promise.all(batch)).map((answer) => answer.status))
+      }
+    })()
+    await Promise.all([graphiql, slowBodies, subscriptions, idle, queries])
+    const livez = await ask(service.port, loopbackAddress(67, 0), '/livez')
+    attacking = false
+    await wellBehaved
+    await sleep(300)
+    const peak = service.resident.peak(since)
+    const slowest = Math.max(...served.map((answer) => answer.ms))
+    console.log(
+      `client budgets, combined: documents ${tally(statuses)}; subscriptions ${tally(await subscriptions)}; resident peak ${peak.mb.toFixed(1)} MB; /livez ${livez.status} in ${livez.ms.toFixed(0)} ms; well-behaved client ${tally(served.map((answer) => answer.status))}, slowest ${slowest.toFixed(0)} ms`,
+    )
+
+    expect(service.alive()).toBe(true)
+    expect(peak.mb).toBeLessThan(MAX_RESIDENT_MB)
+    expect(livez.status).toBe(200)
+    expect(served.length).toBeGreaterThan(0)
+    for (const answer of served) expect(answer.status).toBe(200)
+  }, 600_000)
 
   it('64 sockets from one client trickle a 200-byte GraphQL body (a byte every 2 s): other clients are served within 1 s', async () => {
     const service = await freshService()
@@ -192,18 +314,11 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
 
   it('100 SSE subscriptions from one client that never read: another client can still subscribe', async () => {
     const service = await freshService()
-    const subscribe = async (from: string) => {
-      const socket = await connectFrom(service.port, from)
-      service.sockets.push(socket)
-      const status = firstStatus(socket)
-      socket.write(
-        'GET /graphql?query=subscription%7BhealthChanged%7Bstatus%7D%7D HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n',
-      )
-      const answer = await status
-      socket.pause() // and never read again
-      return answer
-    }
-    const greedy = await Promise.all(Array.from({ length: 100 }, () => subscribe(loopbackAddress(50, 0))))
+    const greedy = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        silentSubscription(service.port, loopbackAddress(50, 0), service.sockets),
+      ),
+    )
 
     const other = await new Promise<{ status: number; first: string; ms: number }>((resolve, reject) => {
       const started = performance.now()
