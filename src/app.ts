@@ -96,7 +96,7 @@ export function createApp({
     client: server?.req ? clientAddressOf(server.req) : 'internal',
   })
   const yoga = createGraphqlServer({ config, context, registry: metrics.registry, logger, logUnexpected })
-  const graphql = createGraphqlEndpoint(yoga, config)
+  const graphql = createGraphqlEndpoint(yoga, config, clientAddressOf)
   const admission = createGraphqlAdmission(config, clientAddressOf)
   const healthJson = () =>
     getHealthJson(monitor, db, {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config.js'
+import type { ClientAddressOf } from '../http/client-address.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
 import { send } from '../http/respond.js'
+import { createStaticTransfers } from '../http/static-transfers.js'
 import { createGraphiql, type Graphiql } from './graphiql.js'
 import { EXAMPLE_QUERY, GRAPHQL_PATH, type GraphqlServer } from './yoga.js'
 
@@ -15,9 +17,15 @@ export interface GraphqlEndpoint {
 export function createGraphqlEndpoint(
   yoga: GraphqlServer,
   config: Pick<Config, 'graphiql' | 'maxBodyBytes'>,
+  clientAddressOf: ClientAddressOf,
 ): GraphqlEndpoint {
   const graphiql = config.graphiql
-    ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
+    ? createGraphiql({
+        title: 'ctera-app GraphQL',
+        defaultQuery: EXAMPLE_QUERY,
+        graphqlPath: GRAPHQL_PATH,
+        sendStatic: createStaticTransfers(clientAddressOf),
+      })
     : undefined
   return {
     graphiql,

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import { acceptsGzip } from '../http/compression.js'
+import type { SendStatic } from '../http/static-transfers.js'
 
 /** Where the playground's code is served; the names carry a content hash, so they never change. */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/'
@@ -27,6 +28,8 @@ export interface GraphiqlOptions {
   title: string
   defaultQuery: string
   graphqlPath: string
+  /** Sends an asset's bytes within the budget of large transfers (http/static-transfers.ts). */
+  sendStatic: SendStatic
 }
 
 export interface Graphiql {
@@ -46,6 +49,7 @@ export interface Graphiql {
  * page and ~2 MB of cacheable assets (9 MB to a client without gzip), from buffers built once.
  */
 export function createGraphiql(options: GraphiqlOptions): Graphiql {
+  const { sendStatic } = options
   let built: Promise<Map<string, Asset>> | undefined
   const assets = () => {
     built ??= buildAssets().catch((error: unknown) => {
@@ -88,37 +92,10 @@ export function createGraphiql(options: GraphiqlOptions): Graphiql {
         res.writeHead(304, headers)
         return void res.end()
       }
-      if (gzip) {
-        res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': asset.gzip.length })
-        return req.method === 'HEAD' ? void res.end() : writeInSlices(res, asset.gzip)
-      }
-      res.writeHead(200, { ...headers, 'content-length': asset.identity.length })
-      if (req.method === 'HEAD') return void res.end()
-      writeInSlices(res, asset.identity)
+      if (gzip) return sendStatic(req, res, { ...headers, 'content-encoding': 'gzip' }, asset.gzip)
+      sendStatic(req, res, headers, asset.identity)
     },
   }
-}
-
-/** What one response hands the kernel per turn of the event loop. */
-const SLICE_BYTES = 16 * 1024
-
-/**
- * Writes a shared buffer a slice (a view, not a copy) per turn of the event loop. One write of the
- * whole 9 MB asset has the kernel copy megabytes into each socket at once (up to its 4 MB send buffer):
- * with 200 clients that never read, /livez waited 3.5 s. A slice per turn lets probes be answered in
- * between (0.6 s for the first, then milliseconds, on a loaded machine; 64 KB slices: 3 s).
- */
-function writeInSlices(res: ServerResponse, bytes: Buffer): void {
-  let offset = 0
-  const next = (): void => {
-    if (res.destroyed) return
-    if (offset >= bytes.length) return void res.end()
-    const slice = bytes.subarray(offset, offset + SLICE_BYTES)
-    offset += slice.length
-    if (res.write(slice)) setImmediate(next)
-    else res.once('drain', next)
-  }
-  next()
 }
 
 function sendPlain(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {

@@ -1,0 +1,103 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { ClientAddressOf } from './client-address.js'
+import { STALLED_FOR_MS } from './stalled-responses.js'
+
+/**
+ * Large static bodies (GraphiQL's assets, up to 9 MB without gzip) being written at once, in total and
+ * per client. The process holds one shared buffer per asset, whatever the number of readers; what grows
+ * with them is the kernel's: each socket takes up to 4 MB (tcp_wmem) of a body its client does not
+ * read, and 1,000 such clients filled the host's TCP memory until no connection, /livez included, got an
+ * answer. 32 at a time hold at most 128 MB of socket buffers; a browser opens at most 6 connections to
+ * a host, hence 8 per client (running or waiting).
+ */
+export const MAX_TRANSFERS = 32
+export const MAX_TRANSFERS_PER_CLIENT = 8
+/** What one response hands the kernel per turn of the event loop. */
+const SLICE_BYTES = 16 * 1024
+
+export type SendStatic = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: OutgoingHttpHeaders,
+  body: Buffer,
+) => void
+
+/**
+ * Sends a 200 with a shared buffer once one of the MAX_TRANSFERS is free; until then the request waits
+ * its turn (first come, first served). A client with MAX_TRANSFERS_PER_CLIENT transfers running or
+ * waiting gets 503 (`Retry-After: 1`) instead. The body goes a slice (a view, not a copy) per turn of
+ * the event loop: one write of the whole asset had the kernel copy megabytes at once, and 200 clients
+ * that never read held /livez for 3.5 s. A transfer whose client reads nothing for STALLED_FOR_MS is
+ * cut, which frees its turn and its socket buffer.
+ */
+export function createStaticTransfers(clientAddressOf: ClientAddressOf): SendStatic {
+  let running = 0
+  const byClient = new Map<string, number>()
+  const waiting: Array<() => void> = []
+  const leave = (client: string) => {
+    const left = (byClient.get(client) ?? 1) - 1
+    if (left > 0) byClient.set(client, left)
+    else byClient.delete(client)
+  }
+  const finish = () => {
+    running--
+    waiting.shift()?.()
+  }
+
+  return (req, res, headers, body) => {
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { ...headers, 'content-length': body.length })
+      return void res.end()
+    }
+    const client = clientAddressOf(req)
+    const held = byClient.get(client) ?? 0
+    if (held >= MAX_TRANSFERS_PER_CLIENT) return busy(res)
+    byClient.set(client, held + 1)
+    let state: 'waiting' | 'running' | 'done' = 'waiting'
+    const start = () => {
+      // Its client left while it waited: the next one's turn.
+      if (state === 'done') return void waiting.shift()?.()
+      state = 'running'
+      running++
+      transfer(res, headers, body)
+    }
+    res.once('close', () => {
+      if (state === 'done') return
+      if (state === 'running') finish()
+      state = 'done'
+      leave(client)
+    })
+    if (running < MAX_TRANSFERS) start()
+    else waiting.push(start)
+  }
+}
+
+function busy(res: ServerResponse): void {
+  const text = Buffer.from('Busy: try again shortly.')
+  res.writeHead(503, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': text.length,
+    'cache-control': 'no-store',
+    'retry-after': '1',
+  })
+  res.end(text)
+}
+
+function transfer(res: ServerResponse, headers: OutgoingHttpHeaders, body: Buffer): void {
+  res.writeHead(200, { ...headers, 'content-length': body.length })
+  let offset = 0
+  let stalled: NodeJS.Timeout | undefined
+  const next = (): void => {
+    clearTimeout(stalled)
+    if (res.destroyed) return
+    if (offset >= body.length) return void res.end()
+    const slice = body.subarray(offset, offset + SLICE_BYTES)
+    offset += slice.length
+    if (res.write(slice)) return void setImmediate(next)
+    res.once('drain', next)
+    stalled = setTimeout(() => res.destroy(), STALLED_FOR_MS)
+    stalled.unref()
+  }
+  res.once('close', () => clearTimeout(stalled))
+  next()
+}
