@@ -190,6 +190,12 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
       }
     })()
 
+    // First, while the in-flight slots are free: the slow bodies below hold them all until their deadline.
+    const subscriptions = await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        silentSubscription(service.port, loopbackAddress(64, index), service.sockets),
+      ),
+    )
     const graphiql = (async () => {
       const views = await Promise.all(
         Array.from({ length: 10 }, (_, index) =>
@@ -220,11 +226,6 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
         slowNearLimitBody(service.port, loopbackAddress(63, index), service.sockets),
       ),
     )
-    const subscriptions = Promise.all(
-      Array.from({ length: 100 }, (_, index) =>
-        silentSubscription(service.port, loopbackAddress(64, index), service.sockets),
-      ),
-    )
     const idle = idleConnections(service.port, 65, slowloris, service.sockets)
     const statuses: Array<number | string> = []
     const queries = (async () => {
@@ -244,7 +245,7 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
         statuses.push(...(await Promise.all(batch)).map((answer) => answer.status))
       }
     })()
-    await Promise.all([graphiql, slowBodies, subscriptions, idle, queries])
+    await Promise.all([graphiql, slowBodies, idle, queries])
     const livez = await ask(service.port, loopbackAddress(67, 0), '/livez')
     attacking = false
     await wellBehaved
@@ -252,13 +253,14 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
     const peak = service.resident.peak(since)
     const slowest = Math.max(...served.map((answer) => answer.ms))
     console.log(
-      `client budgets, combined: documents ${tally(statuses)}; subscriptions ${tally(await subscriptions)}; resident peak ${peak.mb.toFixed(1)} MB; /livez ${livez.status} in ${livez.ms.toFixed(0)} ms; well-behaved client ${tally(served.map((answer) => answer.status))}, slowest ${slowest.toFixed(0)} ms`,
+      `client budgets, combined: documents ${tally(statuses)}; subscriptions ${tally(subscriptions)}; resident peak ${peak.mb.toFixed(1)} MB; /livez ${livez.status} in ${livez.ms.toFixed(0)} ms; well-behaved client ${tally(served.map((answer) => answer.status))}, slowest ${slowest.toFixed(0)} ms`,
     )
 
     expect(service.alive()).toBe(true)
     expect(peak.mb).toBeLessThan(MAX_RESIDENT_MB)
     expect(livez.status).toBe(200)
     expect(livez.ms).toBeLessThan(SERVED_WITHIN_MS)
+    expect(subscriptions).toEqual(Array(100).fill(200))
     // 64 slow bodies from 64 addresses hold every in-flight slot until their deadline (10 s): a clean
     // 503 SERVER_BUSY meanwhile, never a hang or a reset (docs/security.md: a share per client cannot
     // tell 64 attackers from 64 clients).
@@ -269,6 +271,46 @@ describe('per-client and per-process budgets (issue 20, rows 1-5)', () => {
       else expect([answer.status, answer.body]).toEqual([503, expect.stringContaining('SERVER_BUSY')])
     }
   }, 600_000)
+
+  it('costs per idle socket, slow body and stream, measured, times their bounds, fit the ceiling', async () => {
+    // Each on a fresh process: resident memory never shrinks, so a second phase would reuse the first's.
+    const settle = () => sleep(1500)
+    const measureEach = async (
+      count: number,
+      open: (port: number, sockets: Socket[]) => Promise<unknown>,
+    ) => {
+      const service = await freshService({ CLIENT_MAX_SHARE_PERCENT: '100' })
+      await ask(service.port, loopbackAddress(70, 0), '/health')
+      await settle()
+      const before = service.resident.now()
+      await open(service.port, service.sockets)
+      await settle()
+      const after = service.resident.now()
+      return { before, perEachKb: ((after - before) * 1024) / count }
+    }
+    const idle = await measureEach(2000, (port, sockets) => idleConnections(port, 71, 2000, sockets))
+    const bodies = await measureEach(64, (port, sockets) =>
+      Promise.all(
+        Array.from({ length: 64 }, (_, index) =>
+          slowNearLimitBody(port, loopbackAddress(72, index), sockets),
+        ),
+      ),
+    )
+    const streams = await measureEach(100, (port, sockets) =>
+      Promise.all(
+        Array.from({ length: 100 }, (_, index) =>
+          silentSubscription(port, loopbackAddress(73, index), sockets),
+        ),
+      ),
+    )
+    const startMb = Math.max(idle.before, bodies.before, streams.before)
+    const worstMb = startMb + (2000 * idle.perEachKb + 64 * bodies.perEachKb + 100 * streams.perEachKb) / 1024
+    console.log(
+      `client budgets, costs: resident at start ${startMb.toFixed(1)} MB; ${idle.perEachKb.toFixed(1)} KB per idle socket, ${bodies.perEachKb.toFixed(1)} KB per slow near-limit body, ${streams.perEachKb.toFixed(1)} KB per stream; start + 2,000 sockets + 64 bodies + 100 streams = ${worstMb.toFixed(1)} MB`,
+    )
+
+    expect(worstMb).toBeLessThan(MAX_RESIDENT_MB)
+  }, 180_000)
 
   it('64 sockets from one client trickle a 200-byte GraphQL body (a byte every 2 s): other clients are served within 1 s', async () => {
     const service = await freshService()
