@@ -19,4 +19,5 @@ export function enforceBodyDeadline(req: IncomingMessage, res: ServerResponse, t
   res.once('close', () => clearTimeout(timer))
 }
 
-const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+// As Node's own request timeout answers, word for word.
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'

@@ -33,6 +33,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   const timer = setTimeout(() => socket.destroy(), LINGER_MS)
   timer.unref()
   socket.once('close', () => clearTimeout(timer))
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+  // Node's own bytes, word for word.
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`)
   socket.resume()
 }

@@ -8,7 +8,7 @@ import { STALLED_FOR_MS } from './stalled-responses.js'
  * with them is the kernel's: each socket takes up to 4 MB (tcp_wmem) of a body its client does not
  * read, and 1,000 such clients filled the host's TCP memory until no connection, /livez included, got an
  * answer. 32 at a time hold at most 128 MB of socket buffers; a browser opens at most 6 connections to
- * a host, hence 8 per client (running or waiting).
+ * a host, hence 8 per client.
  */
 export const MAX_TRANSFERS = 32
 export const MAX_TRANSFERS_PER_CLIENT = 8
@@ -22,26 +22,29 @@ export type SendStatic = (
   body: Buffer,
 ) => void
 
+interface Waiting {
+  client: string
+  start: () => void
+}
+
 /**
- * Sends a 200 with a shared buffer once one of the MAX_TRANSFERS is free; until then the request waits
- * its turn (first come, first served). A client with MAX_TRANSFERS_PER_CLIENT transfers running or
- * waiting gets 503 (`Retry-After: 1`) instead. The body goes a slice (a view, not a copy) per turn of
- * the event loop: one write of the whole asset had the kernel copy megabytes at once, and 200 clients
- * that never read held /livez for 3.5 s. A transfer whose client reads nothing for STALLED_FOR_MS is
- * cut, which frees its turn and its socket buffer.
+ * Sends a 200 with a shared buffer once a transfer is free: at most MAX_TRANSFERS at once, and
+ * MAX_TRANSFERS_PER_CLIENT for one client. Until then the request waits its turn, first come first
+ * served among the clients under their share, so no one is refused and one client's many requests do
+ * not hold up the others'. The body goes a slice (a view, not a copy) per turn of the event loop: one
+ * write of the whole asset had the kernel copy megabytes at once, and 200 clients that never read held
+ * /livez for 3.5 s. A transfer whose client reads nothing for STALLED_FOR_MS is cut, which frees its
+ * turn and its socket buffer.
  */
 export function createStaticTransfers(clientAddressOf: ClientAddressOf): SendStatic {
   let running = 0
-  const byClient = new Map<string, number>()
-  const waiting: Array<() => void> = []
-  const leave = (client: string) => {
-    const left = (byClient.get(client) ?? 1) - 1
-    if (left > 0) byClient.set(client, left)
-    else byClient.delete(client)
-  }
-  const finish = () => {
-    running--
-    waiting.shift()?.()
+  const runningByClient = new Map<string, number>()
+  const waiting: Waiting[] = []
+  const mayStart = (client: string) =>
+    running < MAX_TRANSFERS && (runningByClient.get(client) ?? 0) < MAX_TRANSFERS_PER_CLIENT
+  const startNext = () => {
+    const index = waiting.findIndex((each) => mayStart(each.client))
+    if (index !== -1) waiting.splice(index, 1)[0]?.start()
   }
 
   return (req, res, headers, body) => {
@@ -50,37 +53,30 @@ export function createStaticTransfers(clientAddressOf: ClientAddressOf): SendSta
       return void res.end()
     }
     const client = clientAddressOf(req)
-    const held = byClient.get(client) ?? 0
-    if (held >= MAX_TRANSFERS_PER_CLIENT) return busy(res)
-    byClient.set(client, held + 1)
     let state: 'waiting' | 'running' | 'done' = 'waiting'
-    const start = () => {
-      // Its client left while it waited: the next one's turn.
-      if (state === 'done') return void waiting.shift()?.()
-      state = 'running'
-      running++
-      transfer(res, headers, body)
+    const entry: Waiting = {
+      client,
+      start: () => {
+        state = 'running'
+        running++
+        runningByClient.set(client, (runningByClient.get(client) ?? 0) + 1)
+        transfer(res, headers, body)
+      },
     }
     res.once('close', () => {
-      if (state === 'done') return
-      if (state === 'running') finish()
+      if (state === 'waiting') waiting.splice(waiting.indexOf(entry), 1)
+      if (state === 'running') {
+        running--
+        const left = (runningByClient.get(client) ?? 1) - 1
+        if (left > 0) runningByClient.set(client, left)
+        else runningByClient.delete(client)
+        startNext()
+      }
       state = 'done'
-      leave(client)
     })
-    if (running < MAX_TRANSFERS) start()
-    else waiting.push(start)
+    if (mayStart(client)) entry.start()
+    else waiting.push(entry)
   }
-}
-
-function busy(res: ServerResponse): void {
-  const text = Buffer.from('Busy: try again shortly.')
-  res.writeHead(503, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': text.length,
-    'cache-control': 'no-store',
-    'retry-after': '1',
-  })
-  res.end(text)
 }
 
 function transfer(res: ServerResponse, headers: OutgoingHttpHeaders, body: Buffer): void {
