@@ -9,12 +9,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
  */
 export function enforceBodyDeadline(req: IncomingMessage, res: ServerResponse, timeoutMs: number): void {
   if (req.complete || (req.headers['content-length'] ?? '0') === '0') return
-  const timer = setTimeout(() => {
+  let timer: NodeJS.Timeout
+  const expire = () => {
     if (req.complete) return
+    // A full buffer means we have not read what the client sent (Node then stops reading the socket):
+    // the slowness is ours, under load, not the client's. Look again after another period.
+    if (req.readableLength >= req.readableHighWaterMark) {
+      timer = setTimeout(expire, timeoutMs)
+      return void timer.unref()
+    }
     const socket = req.socket
     if (res.headersSent || !socket.writable) return void socket.destroy()
     socket.end(REQUEST_TIMEOUT, () => socket.destroy())
-  }, timeoutMs)
+  }
+  timer = setTimeout(expire, timeoutMs)
   timer.unref()
   res.once('close', () => clearTimeout(timer))
 }
