@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http'
 
 /**
  * A response waiting in the socket's write buffer beyond this is not being read (the kernel's own
- * buffers, several hundred KB on Linux, are full by then). 64 KB is more than any event of a live
- * subscription and a quarter of the largest GraphQL answer (500 tables).
+ * buffers, several hundred KB on Linux, are full by then). 64 KB is many times any event of a live
+ * subscription; a client that reads at all takes the buffer below it between two sweeps.
  */
 export const STALLED_BUFFER_BYTES = 64 * 1024
 /** How long a response may stay over that bound before it is closed. */
