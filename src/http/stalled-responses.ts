@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http'
 /**
  * A response waiting in the socket's write buffer beyond this is not being read (the kernel's own
  * buffers, several hundred KB on Linux, are full by then). 64 KB is many times any event of a live
- * subscription; a client that reads at all takes the buffer below it between two sweeps.
+ * subscription; a client still reading drains it, one that stays over it for STALLED_FOR_MS is gone.
  */
 export const STALLED_BUFFER_BYTES = 64 * 1024
 /** How long a response may stay over that bound before it is closed. */
