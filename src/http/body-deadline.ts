@@ -10,20 +10,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 export function enforceBodyDeadline(req: IncomingMessage, res: ServerResponse, timeoutMs: number): void {
   if (req.complete || (req.headers['content-length'] ?? '0') === '0') return
   let timer: NodeJS.Timeout
+  const rearm = () => {
+    timer = setTimeout(() => setImmediate(expire), timeoutMs)
+    timer.unref()
+  }
+  // Judged after the loop has polled the sockets (setImmediate), so that bytes which arrived while it
+  // was busy are read first: a late timer must not blame the client for our lateness.
   const expire = () => {
-    if (req.complete) return
+    if (req.complete || res.destroyed) return
     // A full buffer means we have not read what the client sent (Node then stops reading the socket):
     // the slowness is ours, under load, not the client's. Look again after another period.
-    if (req.readableLength >= req.readableHighWaterMark) {
-      timer = setTimeout(expire, timeoutMs)
-      return void timer.unref()
-    }
+    if (req.readableLength >= req.readableHighWaterMark) return rearm()
     const socket = req.socket
     if (res.headersSent || !socket.writable) return void socket.destroy()
     socket.end(REQUEST_TIMEOUT, () => socket.destroy())
   }
-  timer = setTimeout(expire, timeoutMs)
-  timer.unref()
+  rearm()
   res.once('close', () => clearTimeout(timer))
 }
 
