@@ -73,7 +73,7 @@ export function buildService(
     logger,
   )
   const lifecycle = new Lifecycle()
-  const metrics = createMetrics(db, monitor)
+  const metrics = createMetrics(db, monitor, { showVersions: config.healthDetails })
   const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version })
   return { db, monitor, lifecycle, metrics, app }
 }
@@ -129,7 +129,13 @@ export async function startService(
   const { port } = server.address() as AddressInfo
   const scheme = config.tls ? 'https' : 'http'
   logger.info(
-    { host: config.host, port, tls: Boolean(config.tls), graphql: `${scheme}://localhost:${port}/graphql` },
+    {
+      host: config.host,
+      port,
+      tls: Boolean(config.tls),
+      bearerToken: Boolean(config.authToken),
+      graphql: `${scheme}://localhost:${port}/graphql`,
+    },
     'listening',
   )
   return {
