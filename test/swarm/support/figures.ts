@@ -20,7 +20,7 @@ export interface SwarmFigures {
     answered503: number
     /** From the first to the last 503 the load saw. */
     outageMs: number
-    /** From the old PostgreSQL container's exit to the new one's start. */
+    /** From the moment the old PostgreSQL container was seen gone to the new one's start. */
     databaseDownMs: number
     /** Each replica's first 503, after the first 503 of any replica. */
     first503AfterFirstMs: number[]
@@ -76,9 +76,9 @@ export function documentedFigures(doc = readFileSync(DOC_FILE, 'utf8')): string 
 }
 
 export function writeFigures(figures: SwarmFigures): void {
-  writeFileSync(FIGURES_FILE, `${JSON.stringify(figures, null, 2)}\n`)
   const doc = readFileSync(DOC_FILE, 'utf8')
   if (documentedFigures(doc) === undefined) throw new Error(`${DOC_FILE} has no ${START} … ${END} section`)
+  writeFileSync(FIGURES_FILE, `${JSON.stringify(figures, null, 2)}\n`)
   const before = doc.slice(0, doc.indexOf(START) + START.length)
   const after = doc.slice(doc.indexOf(END))
   writeFileSync(DOC_FILE, `${before}\n${renderFigures(figures)}\n${after}`)
