@@ -52,6 +52,7 @@ let leaveSwarm: (() => Promise<void>) | undefined
 let deployed = false
 let load: Load | undefined
 const suiteStarted = Date.now()
+let passwords: string[] = []
 const figures: Partial<SwarmFigures> = {}
 
 const env = (tag: string) => ({
@@ -190,6 +191,7 @@ describe('the swarm stack (npm run swarm:stack) on a real single-node swarm', ()
 
   it('creates the passwords as swarm secrets with `docker secret create`; swarm never gives their values back', async () => {
     const values: string[] = []
+    passwords = values
     for (const secret of [SECRETS.password, SECRETS.admin]) {
       const value = randomBytes(24).toString('base64url')
       const file = join(dir, secret)
@@ -459,6 +461,27 @@ describe('the swarm stack (npm run swarm:stack) on a real single-node swarm', ()
     expect(appAfter.map((r) => [r.container, r.startedAt, r.restarts]).sort()).toEqual(
       appBefore.map((r) => [r.container, r.startedAt, r.restarts]).sort(),
     )
+  })
+
+  // docker inspect holds each container's environment (a distroless image has no `env` to exec).
+  it('the passwords appear in no service spec, container inspect (environment included) or log', async () => {
+    stackUp()
+    const places: Record<string, string> = {}
+    for (const service of [APP, DB]) {
+      places[`docker service inspect ${service}`] = await docker(['service', 'inspect', `${NAME}_${service}`])
+      const logs = await run(DOCKER, ['service', 'logs', '--raw', `${NAME}_${service}`])
+      places[`docker service logs ${service}`] = `${logs.stdout}${logs.stderr}`
+      for (const replica of await replicas(NAME, service)) {
+        places[`docker inspect ${replica.task}`] = await docker(['inspect', replica.container])
+      }
+    }
+    const leaks = Object.entries(places)
+      .filter(([, text]) => passwords.some((password) => text.includes(password)))
+      .map(([place]) => place)
+
+    expect(passwords).toHaveLength(2)
+    expect(Object.keys(places).length).toBe(8)
+    expect(leaks).toEqual([])
   })
 
   it('writes the figures to docs/swarm-figures.json and docs/deployment.md', async () => {

@@ -78,7 +78,12 @@ export function documentedFigures(doc = readFileSync(DOC_FILE, 'utf8')): string 
 export function writeFigures(figures: SwarmFigures): void {
   const doc = readFileSync(DOC_FILE, 'utf8')
   if (documentedFigures(doc) === undefined) throw new Error(`${DOC_FILE} has no ${START} … ${END} section`)
-  writeFileSync(FIGURES_FILE, `${JSON.stringify(figures, null, 2)}\n`)
+  // As Biome formats JSON (lint checks it): short arrays of numbers on one line.
+  const json = JSON.stringify(figures, null, 2).replace(
+    /\[\s+([-\d.,\s]+?)\s+\]/g,
+    (_, numbers: string) => `[${numbers.split(/,\s*/).join(', ')}]`,
+  )
+  writeFileSync(FIGURES_FILE, `${json}\n`)
   const before = doc.slice(0, doc.indexOf(START) + START.length)
   const after = doc.slice(doc.indexOf(END))
   writeFileSync(DOC_FILE, `${before}\n${renderFigures(figures)}\n${after}`)
