@@ -28,12 +28,20 @@ const suspectUntil = new Map()
 let stopping = false
 let turn = 0
 
+// Swarm's DNS lists the healthy tasks; a lookup that fails (dockerd's resolver times out on a loaded machine)
+// keeps the last answer, as a caching resolver would, rather than leave the client with no address at all.
 async function resolveAddresses() {
   try {
     const found = await lookup(TARGET, { all: true, family: 4 })
-    addresses = found.map((entry) => entry.address).sort()
-  } catch {
-    addresses = []
+    if (found.length > 0) addresses = found.map((entry) => entry.address).sort()
+  } catch {}
+}
+
+/** One lookup at a time, 250 ms apart, until the workers stop. */
+async function keepResolving() {
+  while (!stopping) {
+    await resolveAddresses()
+    await new Promise((wait) => setTimeout(wait, 250))
   }
 }
 
@@ -112,12 +120,12 @@ async function worker(index) {
 }
 
 await resolveAddresses()
-const resolver = setInterval(resolveAddresses, 250)
+const resolving = keepResolving()
 process.stdin.resume()
 process.stdin.on('end', () => {
   stopping = true
 })
 await Promise.all(Array.from({ length: WORKERS }, (_, index) => worker(index)))
-clearInterval(resolver)
+await resolving
 agent.destroy()
 process.stdout.write(`${JSON.stringify({ done: true })}\n`)
