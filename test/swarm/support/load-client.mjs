@@ -34,7 +34,9 @@ async function resolveAddresses() {
   try {
     const found = await lookup(TARGET, { all: true, family: 4 })
     if (found.length > 0) addresses = found.map((entry) => entry.address).sort()
-  } catch {}
+  } catch {
+    // the last answer stays
+  }
 }
 
 /** One lookup at a time, 250 ms apart, until the workers stop. */
