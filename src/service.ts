@@ -10,6 +10,7 @@ import { startEmbeddedPostgres } from './db/embedded.js'
 import { createPostgresDatabase } from './db/postgres.js'
 import { dampingOptions } from './health/damping.js'
 import { HealthMonitor } from './health/monitor.js'
+import { clientShare } from './http/client-share.js'
 import { closeServer } from './http/close-server.js'
 import { createHttpServer } from './http/server.js'
 import { Lifecycle } from './lifecycle.js'
@@ -66,6 +67,8 @@ export function buildService(
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
       damping: dampingOptions(config),
       maxWatchers: config.maxSubscriptions,
+      maxWatchersPerClient: clientShare(config.maxSubscriptions, config.clientSharePercent),
+      maxWatchMs: config.subscriptionMaxMs,
     },
     logger,
   )

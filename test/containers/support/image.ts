@@ -53,13 +53,17 @@ export function dockerfileForStandIns(shipped: string, standIns: string[]): stri
 }
 
 /** Builds the image from the Dockerfile as shipped (see dockerfileForStandIns); returns the file used. */
-export async function buildImage(tag: string, workDir: string): Promise<{ file: string; shipped: string }> {
+export async function buildImage(
+  tag: string,
+  workDir: string,
+  extraArgs: string[] = [],
+): Promise<{ file: string; shipped: string }> {
   const shipped = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
   const base = await runtimeBase(shipped)
   const standIns = base.standIn ? [base.local] : []
   const file = join(workDir, 'Dockerfile')
   writeFileSync(file, dockerfileForStandIns(shipped, standIns))
-  await docker(['build', '--tag', tag, '--file', file, '.'], { cwd: ROOT, timeoutMs: 900_000 })
+  await docker(['build', '--tag', tag, ...extraArgs, '--file', file, '.'], { cwd: ROOT, timeoutMs: 900_000 })
   return { file, shipped }
 }
 
