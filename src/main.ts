@@ -1,3 +1,5 @@
+// First: refuses an unsupported Node before anything else loads.
+import './require-supported-node.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 
 const DUPLICATE_SIGNAL_MS = 500
