@@ -30,10 +30,12 @@ export async function startPrometheus(options: {
   job: string
   targets: string[]
   ruleFiles: string[]
+  /** Default 1s; also each scrape's timeout. */
+  scrapeInterval?: string
 }): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'ctera-test-prometheus-'))
   const config = {
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    global: { scrape_interval: options.scrapeInterval ?? '1s', evaluation_interval: '1s' },
     rule_files: options.ruleFiles,
     scrape_configs: [{ job_name: options.job, static_configs: [{ targets: options.targets }] }],
   }
