@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:http'
 import { createHandler } from 'graphql-http/lib/use/http'
-import { loadConfig } from '../src/config.js'
+import { loadConfig } from '../src/config/index.js'
 import { createPostgresDatabase } from '../src/db/postgres.js'
 import { HealthMonitor } from '../src/health/monitor.js'
 import { createLogger } from '../src/logger.js'
