@@ -37,7 +37,10 @@ const running = () => service.child.exitCode === null && service.child.signalCod
 beforeAll(async () => {
   ;({ service, port, stop } = await startServiceProcess(
     postgres.app,
-    {},
+    // Node starts the keep-alive timer once the last bytes of an answer are handed to the kernel; a client
+    // on a machine this busy can take longer than the default 5 s to read the rest of a 2 MB GraphiQL asset,
+    // and the socket closed under it then cut the asset short ("other side closed").
+    { HTTP_KEEP_ALIVE_TIMEOUT_MS: '60000' },
     { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
   ))
   const pid = service.child.pid ?? 0

@@ -103,5 +103,5 @@ describe('graceful shutdown under load', () => {
     expect(slow.status).toBe(200)
     expect(await streamText).toContain('event: complete')
     expect(service.stdout.join('\n')).toContain('"msg":"stopped"')
-  })
+  }, 180_000)
 })
