@@ -40,7 +40,13 @@ beforeAll(async () => {
     // Node starts the keep-alive timer once the last bytes of an answer are handed to the kernel; a client
     // on a machine this busy can take longer than the default 5 s to read the rest of a 2 MB GraphiQL asset,
     // and the socket closed under it then cut the asset short ("other side closed").
-    { HTTP_KEEP_ALIVE_TIMEOUT_MS: '60000' },
+    // For the same reason the 200 concurrent requests of one busy client may take more than the 10 s the
+    // service allows for headers: a 408 then says the client was slow, not that memory ran out.
+    {
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '60000',
+      HTTP_HEADERS_TIMEOUT_MS: '60000',
+      HTTP_REQUEST_TIMEOUT_MS: '120000',
+    },
     { args: [...PRODUCTION_NODE_FLAGS, MAIN] },
   ))
   const pid = service.child.pid ?? 0
