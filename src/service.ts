@@ -11,6 +11,7 @@ import { installedBinaries } from './db/embedded-binaries.js'
 import { createPostgresDatabase } from './db/postgres.js'
 import { dampingOptions } from './health/damping.js'
 import { HealthMonitor } from './health/monitor.js'
+import { clientShare } from './http/client-share.js'
 import { closeServer } from './http/close-server.js'
 import { createHttpServer } from './http/server.js'
 import { Lifecycle } from './lifecycle.js'
@@ -67,6 +68,8 @@ export function buildService(
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
       damping: dampingOptions(config),
       maxWatchers: config.maxSubscriptions,
+      maxWatchersPerClient: clientShare(config.maxSubscriptions, config.clientSharePercent),
+      maxWatchMs: config.subscriptionMaxMs,
     },
     logger,
   )

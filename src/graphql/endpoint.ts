@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config/index.js'
+import type { ClientAddressOf } from '../http/client-address.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
-import { createInFlightLimit } from '../http/in-flight-limit.js'
 import { type RestResponse, send } from '../http/respond.js'
+import { createStaticTransfers } from '../http/static-transfers.js'
 import { createGraphiql, type Graphiql } from './graphiql.js'
 import { EXAMPLE_QUERY, GRAPHQL_PATH, type GraphqlServer } from './yoga.js'
 
 export interface GraphqlEndpoint {
-  /** A request to /graphql: GraphiQL's page for a browser, else yoga behind the body and in-flight limits. */
+  /** A request to /graphql: GraphiQL's page for a browser, else yoga behind the body limit. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>
   /** GraphiQL's page and assets; undefined when GRAPHIQL is off. */
   graphiql: Graphiql | undefined
@@ -15,11 +16,16 @@ export interface GraphqlEndpoint {
 
 export function createGraphqlEndpoint(
   yoga: GraphqlServer,
-  config: Pick<Config, 'graphiql' | 'maxBodyBytes' | 'maxInFlight'>,
+  config: Pick<Config, 'graphiql' | 'maxBodyBytes'>,
+  clientAddressOf: ClientAddressOf,
 ): GraphqlEndpoint {
-  const inFlight = createInFlightLimit(config.maxInFlight)
   const graphiql = config.graphiql
-    ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
+    ? createGraphiql({
+        title: 'ctera-app GraphQL',
+        defaultQuery: EXAMPLE_QUERY,
+        graphqlPath: GRAPHQL_PATH,
+        sendStatic: createStaticTransfers(clientAddressOf),
+      })
     : undefined
   return {
     graphiql,
@@ -32,7 +38,8 @@ export function createGraphqlEndpoint(
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
-      const refused = bodyLimitResponse(req, config.maxBodyBytes) ?? inFlight.admit(req, res)
+      // The in-flight and per-client budgets were applied before (http/graphql-admission.ts).
+      const refused = bodyLimitResponse(req, config.maxBodyBytes)
       if (refused) return send(req, res, refused)
       await yoga.requestListener(req, res)
     },

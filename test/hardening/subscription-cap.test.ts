@@ -8,11 +8,13 @@ const warnings: Error[] = []
 const onWarning = (warning: Error) => warnings.push(warning)
 
 beforeAll(async () => {
-  // Fewer requests in flight than streams: an open stream must not hold its in-flight slot.
+  // Fewer requests in flight than streams: an open stream must not hold its in-flight slot. Every stream
+  // comes from 127.0.0.1, so no per-client share here: test/faults/client-budgets.test.ts tests those.
   // A long health timeout: on a busy machine a 2 s check can fail, and the streams' first event would say so.
   service = await startService(postgres.app, {
     maxSubscriptions: CAP,
     maxInFlight: 5,
+    clientSharePercent: 100,
     healthTimeoutMs: 20_000,
   })
   process.on('warning', onWarning)
