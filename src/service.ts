@@ -7,6 +7,7 @@ import type { ConnectionSettings } from './config/database-target.js'
 import type { Config } from './config/index.js'
 import type { Database } from './db/database.js'
 import { startEmbeddedPostgres } from './db/embedded.js'
+import { installedBinaries } from './db/embedded-binaries.js'
 import { createPostgresDatabase } from './db/postgres.js'
 import { dampingOptions } from './health/damping.js'
 import { HealthMonitor } from './health/monitor.js'
@@ -153,11 +154,13 @@ async function connectionSettings(
   shutdown: Shutdown,
 ): Promise<ConnectionSettings> {
   if (config.database.kind === 'external') return config.database
+  // First: where they are missing (the image), that one line is all there is to say.
+  const binaries = await installedBinaries()
   logger.info(
     { dataDir: config.database.dataDir },
     'no database configured: starting the embedded PostgreSQL',
   )
-  const embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir, logger })
+  const embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir, logger, binaries })
   shutdown.add('stop the embedded PostgreSQL', () => embedded.stop())
   return embedded.settings
 }

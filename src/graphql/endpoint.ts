@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from '../config/index.js'
 import type { ClientAddressOf } from '../http/client-address.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
-import { send } from '../http/respond.js'
+import { type RestResponse, send } from '../http/respond.js'
 import { createStaticTransfers } from '../http/static-transfers.js'
 import { createGraphiql, type Graphiql } from './graphiql.js'
 import { EXAMPLE_QUERY, GRAPHQL_PATH, type GraphqlServer } from './yoga.js'
@@ -30,7 +30,11 @@ export function createGraphqlEndpoint(
   return {
     graphiql,
     async handle(req, res) {
-      if (graphiql && wantsGraphiql(req)) return graphiql.page(req, res)
+      if (wantsGraphiql(req)) {
+        if (graphiql) return graphiql.page(req, res)
+        // Yoga would say "Must provide query string.": the person at the browser needs to know why.
+        if (!hasQuery(req)) return send(req, res, graphiqlOff)
+      }
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided
       // when the request arrived), so yoga may treat it as the GET it stands for.
       if (req.method === 'HEAD') req.method = 'GET'
@@ -45,4 +49,20 @@ export function createGraphqlEndpoint(
 /** A browser navigating to /graphql (yoga's own test): GET, and HTML among the accepted types. */
 export function wantsGraphiql(req: IncomingMessage): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && Boolean(req.headers.accept?.includes('text/html'))
+}
+
+/** A GET that carries its operation (`?query=` or a persisted `?extensions=`) is for yoga, even from a browser. */
+function hasQuery(req: IncomingMessage): boolean {
+  const search = new URL(req.url ?? '/', 'http://localhost').searchParams
+  return search.has('query') || search.has('extensions')
+}
+
+/** 404: there is no page here, and the answer says which setting would put it there. */
+const graphiqlOff: RestResponse = {
+  status: 404,
+  body: {
+    code: 'GRAPHIQL_OFF',
+    error:
+      'GraphiQL, the GraphQL playground, is off on this server (GRAPHIQL=false); set GRAPHIQL=true to turn it on. Queries still work: POST /graphql.',
+  },
 }

@@ -121,7 +121,7 @@ function healthcheck(): number | null {
 }
 
 describe('the image runtime stage, rehearsed', () => {
-  it('holds the bundle, its source maps and package.json only: no node_modules, no src/', () => {
+  it('holds the bundle, its source maps and package.json only: no node_modules (so no second Node), no src/', () => {
     const dist = readdirSync(join(app, 'dist'))
 
     expect(readdirSync(app).sort()).toEqual(['dist', 'package.json'])
@@ -197,8 +197,9 @@ describe('the image runtime stage, rehearsed', () => {
 
     expect(await service.exited).toBe(1)
     expect(service.stderr).toEqual([
-      'ctera-app: no database configured: set DATABASE_URL or DB_HOST (the embedded PostgreSQL used by default is not installed)',
+      'ctera-app: no database configured, and this installation has no embedded database (the image has none): set DATABASE_URL or DB_HOST',
     ])
+    expect(service.stdout).toEqual([])
   })
 
   it('its health command fails when nothing listens', async () => {
