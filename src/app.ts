@@ -4,6 +4,7 @@ import type { Database } from './db/database.js'
 import { createErrorLog } from './error-log.js'
 import { createGraphqlEndpoint } from './graphql/endpoint.js'
 import { GRAPHIQL_ASSETS_PATH } from './graphql/graphiql.js'
+import { createParseCaches } from './graphql/parse-cache.js'
 import { createGraphqlServer, GRAPHQL_PATH, type GraphqlServer } from './graphql/yoga.js'
 import { readinessPolicy } from './health/damping-options.js'
 import type { HealthMonitor } from './health/monitor.js'
@@ -57,6 +58,8 @@ export interface AppDependencies {
   logger: Logger
   /** The service's version, shown in health+json only when HEALTH_DETAILS is on. */
   version: string
+  /** GraphQL's fast path for plain requests (src/graphql/fast-path.ts); default on. */
+  graphqlFastPath?: boolean
 }
 
 export interface App {
@@ -78,6 +81,7 @@ export function createApp({
   metrics,
   logger,
   version,
+  graphqlFastPath = true,
 }: AppDependencies): App {
   const logUnexpected = createErrorLog(logger)
   const context = (): Context => ({
@@ -86,8 +90,16 @@ export function createApp({
     containerName: config.containerName,
     showDetails: config.healthDetails,
   })
-  const yoga = createGraphqlServer({ config, context, registry: metrics.registry, logger, logUnexpected })
-  const graphql = createGraphqlEndpoint(yoga, config)
+  const parseCaches = createParseCaches()
+  const yoga = createGraphqlServer({
+    config,
+    context,
+    registry: metrics.registry,
+    logger,
+    logUnexpected,
+    parseCaches,
+  })
+  const graphql = createGraphqlEndpoint(yoga, config, { parseCaches, fastPath: graphqlFastPath })
   const healthJson = () =>
     getHealthJson(monitor, db, {
       containerName: config.containerName,

@@ -56,6 +56,7 @@ export function buildService(
   db: Database,
   logger: Logger,
   version = packageVersion(),
+  { graphqlFastPath = true }: { graphqlFastPath?: boolean } = {},
 ): ServiceParts {
   const monitor = new HealthMonitor(
     db,
@@ -69,7 +70,7 @@ export function buildService(
   )
   const lifecycle = new Lifecycle()
   const metrics = createMetrics(db, monitor)
-  const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version })
+  const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version, graphqlFastPath })
   return { db, monitor, lifecycle, metrics, app }
 }
 

@@ -3,7 +3,9 @@ import type { Config } from '../config.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
 import { createInFlightLimit } from '../http/in-flight-limit.js'
 import { send } from '../http/respond.js'
+import { createFastPath } from './fast-path.js'
 import { createGraphiql, type Graphiql } from './graphiql.js'
+import type { ParseCaches } from './parse-cache.js'
 import { EXAMPLE_QUERY, GRAPHQL_PATH, type GraphqlServer } from './yoga.js'
 
 export interface GraphqlEndpoint {
@@ -13,11 +15,25 @@ export interface GraphqlEndpoint {
   graphiql: Graphiql | undefined
 }
 
+export interface EndpointOptions {
+  /** Yoga's caches, shared with the fast path. */
+  parseCaches: ParseCaches
+  /** Plain requests skip yoga's HTTP layer (fast-path.ts); off only to compare the two paths. */
+  fastPath?: boolean
+}
+
 export function createGraphqlEndpoint(
   yoga: GraphqlServer,
-  config: Pick<Config, 'graphiql' | 'maxBodyBytes' | 'maxInFlight'>,
+  config: Pick<Config, 'graphiql' | 'maxBodyBytes' | 'maxInFlight' | 'corsOrigins'>,
+  { parseCaches, fastPath = true }: EndpointOptions,
 ): GraphqlEndpoint {
   const inFlight = createInFlightLimit(config.maxInFlight)
+  const answer = fastPath
+    ? createFastPath(yoga, {
+        documentCache: parseCaches.documentCache,
+        varyOrigin: config.corsOrigins.length > 0,
+      }).handle
+    : yoga.requestListener
   const graphiql = config.graphiql
     ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
     : undefined
@@ -30,7 +46,7 @@ export function createGraphqlEndpoint(
       if (req.method === 'HEAD') req.method = 'GET'
       const refused = bodyLimitResponse(req, config.maxBodyBytes) ?? inFlight.admit(req, res)
       if (refused) return send(req, res, refused)
-      await yoga.requestListener(req, res)
+      await answer(req, res)
     },
   }
 }
