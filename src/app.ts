@@ -66,6 +66,8 @@ export interface App {
   /** The Node request listener: REST routes first, then GraphQL; never listens by itself. */
   handle(req: IncomingMessage, res: ServerResponse): void
   yoga: GraphqlServer
+  /** GraphQL requests the fast path answered itself (src/graphql/fast-path.ts). */
+  readonly graphqlFastPathAnswers: number
   /** Disposes GraphQL (its plugins' resources). */
   dispose(): Promise<void>
 }
@@ -159,6 +161,9 @@ export function createApp({
   return {
     handle: createRequestListener(route, { routeLabel, logger, metrics, lifecycle, logUnexpected }),
     yoga,
+    get graphqlFastPathAnswers() {
+      return graphql.fastPathAnswers
+    },
     dispose: async () => {
       await yoga.dispose()
     },

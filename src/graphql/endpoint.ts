@@ -13,6 +13,8 @@ export interface GraphqlEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>
   /** GraphiQL's page and assets; undefined when GRAPHIQL is off. */
   graphiql: Graphiql | undefined
+  /** Requests the fast path answered itself (not handed to yoga). */
+  readonly fastPathAnswers: number
 }
 
 export interface EndpointOptions {
@@ -28,17 +30,22 @@ export function createGraphqlEndpoint(
   { parseCaches, fastPath = true }: EndpointOptions,
 ): GraphqlEndpoint {
   const inFlight = createInFlightLimit(config.maxInFlight)
-  const answer = fastPath
+  const fast = fastPath
     ? createFastPath(yoga, {
         documentCache: parseCaches.documentCache,
         varyOrigin: config.corsOrigins.length > 0,
-      }).handle
-    : yoga.requestListener
+      })
+    : undefined
+  // The one place a GraphQL request chooses its path: fast-path.ts decides, and hands the rest to yoga.
+  const answer = fast ? fast.handle : yoga.requestListener
   const graphiql = config.graphiql
     ? createGraphiql({ title: 'ctera-app GraphQL', defaultQuery: EXAMPLE_QUERY, graphqlPath: GRAPHQL_PATH })
     : undefined
   return {
     graphiql,
+    get fastPathAnswers() {
+      return fast?.answered ?? 0
+    },
     async handle(req, res) {
       if (graphiql && wantsGraphiql(req)) return graphiql.page(req, res)
       // Yoga answers HEAD with 405. Node already knows this response must carry no body (it decided

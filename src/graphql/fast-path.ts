@@ -49,12 +49,13 @@ export function negotiatedMediaType(accept: string | undefined): RegularMediaTyp
   return chosen === 'application/json' || chosen === 'application/graphql-response+json' ? chosen : undefined
 }
 
+/** Yoga's isMatchingMediaType: the wildcards are on the client's side (`application/*` and the like). */
 function matches(offered: string, asked: string): boolean {
   const [offeredType, offeredSubtype] = offered.split('/')
   const [askedType, askedSubtype] = asked.split('/')
   return (
-    (offeredType === '*' || offeredType === askedType) &&
-    (offeredSubtype === '*' || offeredSubtype === askedSubtype)
+    (askedType === '*' || askedType === offeredType) &&
+    (askedSubtype === '*' || askedSubtype === offeredSubtype)
   )
 }
 
@@ -82,10 +83,13 @@ interface Params {
  * holds both paths to the same bytes.
  */
 export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin }: FastPathOptions) {
+  // Read once: each read through yoga's adapter (a Proxy) binds a new function.
+  const { requestListener, getResultForParams, fetchAPI } = yoga
+  let answered = 0
   const yogaPath = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
     // @whatwg-node/server takes a body already read from `req.body` (as body-parsers leave it).
     if (body) (req as IncomingMessage & { body?: Buffer }).body = body
-    return yoga.requestListener(req, res)
+    return requestListener(req, res)
   }
 
   async function answer(
@@ -103,8 +107,9 @@ export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin 
     if (!params || !document || getOperationAST(document, params.operationName)?.operation === 'subscription')
       return yogaPath(req, res, body)
 
+    answered++
     const request = { method: req.method, url: req.url, headers: req.headers }
-    const result = (await yoga.getResultForParams(
+    const result = (await getResultForParams(
       { params: params as GraphQLParams, request: request as unknown as Request },
       {
         req,
@@ -125,7 +130,7 @@ export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin 
       return
     }
     // Errors are rarer: yoga's own processor decides their status, headers and shape.
-    const response = processRegularResult(result, yoga.fetchAPI, mediaType)
+    const response = processRegularResult(result, fetchAPI, mediaType)
     const text = await response.text()
     const headers: Record<string, string> = {}
     response.headers.forEach((value, name) => {
@@ -136,6 +141,10 @@ export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin 
   }
 
   return {
+    /** Requests the fast path answered itself, for tests that must know it was taken. */
+    get answered() {
+      return answered
+    },
     /** Answers a GraphQL request by the fast path when the rule allows, else by yoga's. */
     handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
       const mediaType = fastPathMediaType(req)

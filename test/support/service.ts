@@ -18,6 +18,8 @@ export type ServiceOptions = Partial<Omit<Config, 'database'>> &
   Partial<AppConfig> & {
     /** Check the database in the background, as main.ts does (default true). */
     monitor?: boolean
+    /** GraphQL's fast path (default on): off to compare it with yoga's own path. */
+    graphqlFastPath?: boolean
   }
 
 /**
@@ -29,7 +31,7 @@ export async function startService(
   settings: ConnectionSettings,
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const { monitor = true, ...overrides } = options
+  const { monitor = true, graphqlFastPath = true, ...overrides } = options
   const config: Config = {
     ...loadConfig({}),
     containerName: CONTAINER_NAME,
@@ -47,7 +49,10 @@ export async function startService(
       done()
     },
   })
-  const service = await startTheService(config, createLogger('debug', sink), { backgroundChecks: monitor })
+  const service = await startTheService(config, createLogger('debug', sink), {
+    backgroundChecks: monitor,
+    graphqlFastPath,
+  })
   return {
     ...service,
     rawLogs,
