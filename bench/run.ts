@@ -14,12 +14,18 @@ import type pg from 'pg'
 import { findFreePort } from '../src/net/free-port.js'
 import { graphqlFindings } from './graphql-findings.js'
 import { measureGraphqlLayers } from './graphql-layers.js'
+import { measureGraphqlPeers, type PeerRow } from './graphql-peers.js'
 import { healthQueryCount, startMeasuredPostgres } from './postgres.js'
 import { productionNodeFlags, serviceEnv } from './service-process.js'
 import { type Spread, spread } from './stats.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const smoke = process.argv.includes('--smoke')
+/** `--graphql-peers`: only GraphQL against its peers, printed rather than written to BENCHMARKS.md. */
+const peersOnly = process.argv.includes('--graphql-peers')
+/** `--baseline <dist/main.js>`: another build of the service (main's, say) beside this one in the peer rounds. */
+const baselineIndex = process.argv.indexOf('--baseline')
+const BASELINE = baselineIndex > 0 ? resolve(process.argv[baselineIndex + 1] ?? '') : undefined
 const outIndex = process.argv.indexOf('--out')
 const OUT =
   outIndex > 0
@@ -36,6 +42,11 @@ const START_RUNS = smoke ? 3 : 5
 const PROBE_CONCURRENCY = smoke ? [1, 64] : [1, 8, 64]
 const LAYER_OPERATIONS = smoke ? 100 : 10_000
 const LAYER_ROUNDS = 5
+const PEER_REQUESTS = smoke ? 500 : 40_000
+const PEER_WARM_UP_REQUESTS = smoke ? 100 : 5_000
+const SERVICE_NAME = 'ctera-app (`npm start`)'
+const MERCURIUS = 'Mercurius 16, jit (Fastify 5)'
+const APOLLO = 'Apollo Server 5 (standalone)'
 /** GraphQL health at c=64 before issue 14 (BENCHMARKS.md of 2026-11-28): p99 must be no worse. */
 const GRAPHQL_P99_BEFORE_MS = 38
 const GRAPHQL_BODY = JSON.stringify({ query: '{ health { status } }' })
@@ -206,6 +217,18 @@ const fmt = (value: number, digits = 0) =>
 const withSpread = (value: Spread, digits = 0) =>
   `${fmt(value.median, digits)} (${fmt(value.min, digits)}–${fmt(value.max, digits)})`
 
+/** The peer table: CPU per request first (steadier on a shared machine), then req/s, each with its ratio. */
+function peerTable(rows: PeerRow[]): string[] {
+  return [
+    '| server | CPU µs per request | ctera-app’s CPU ÷ this | req/s | × ctera-app (req/s) | failed |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (row) =>
+        `| ${row.name} | ${withSpread(row.cpuMicrosPerRequest)} | ${withSpread(row.cpuRatio, 2)} | ${withSpread(row.requestsPerSecond)} | ${withSpread(row.ratio, 2)} | ${row.failures} |`,
+    ),
+  ]
+}
+
 async function main(): Promise<void> {
   const flags = await productionNodeFlags()
   const loadBefore = loadavg()
@@ -231,17 +254,48 @@ async function main(): Promise<void> {
     PGPASSWORD: password,
     PGDATABASE: db.database,
   }
-  const startHelper = async (script: string) => {
+  const startHelper = async (script: string, nodeFlags: string[] = []) => {
     const port = await findFreePort()
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, script), String(port)], {
-      env: pgEnv,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      cwd: ROOT,
-    })
+    const child = spawn(
+      process.execPath,
+      [...nodeFlags, '--import', 'tsx', resolve(ROOT, script), String(port)],
+      {
+        env: pgEnv,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        cwd: ROOT,
+      },
+    )
     children.push(child)
     await waitForLine(child, /ready/)
     child.stdout?.resume()
-    return `http://127.0.0.1:${port}`
+    return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0 }
+  }
+  /** The service, the peers (with the service's Node flags, so every server has the same heap), measured. */
+  const graphqlPeers = async (service: { url: string; pid: number }) => {
+    const servers = [{ name: SERVICE_NAME, ...service }]
+    if (BASELINE) {
+      const port = await findFreePort()
+      const started = performance.now()
+      const child = spawn(process.execPath, [...flags, BASELINE], {
+        env: serviceEnv(db, passwordFile, port),
+        stdio: 'ignore',
+      })
+      children.push(child)
+      const url = `http://127.0.0.1:${port}`
+      await until200(`${url}/readyz`, started, child)
+      servers.push({ name: `ctera-app, baseline (${BASELINE})`, url, pid: child.pid ?? 0 })
+    }
+    servers.push({ name: MERCURIUS, ...(await startHelper('bench/peer-mercurius.ts', flags)) })
+    servers.push({ name: APOLLO, ...(await startHelper('bench/peer-apollo.ts', flags)) })
+    servers.push({
+      name: 'graphql-http on node:http',
+      ...(await startHelper('bench/peer-graphql-http.ts', flags)),
+    })
+    return measureGraphqlPeers(
+      servers,
+      { rounds: ROUNDS, requests: PEER_REQUESTS, warmUpRequests: PEER_WARM_UP_REQUESTS, connections: 64 },
+      log,
+    )
   }
 
   try {
@@ -256,8 +310,21 @@ async function main(): Promise<void> {
     const cold = spread(colds)
 
     log('starting the floor, the graphql-http peer and the service')
-    const floorUrl = await startHelper('bench/floor.ts')
-    const peerUrl = await startHelper('bench/peer-graphql-http.ts')
+    if (peersOnly) {
+      const port = await findFreePort()
+      const service = await startService(flags, serviceEnv(db, passwordFile, port), port)
+      children.push(service)
+      const { rows, loadAverages } = await graphqlPeers({
+        url: `http://127.0.0.1:${port}`,
+        pid: service.pid ?? 0,
+      })
+      process.stdout.write(
+        `${peerTable(rows).join('\n')}\nload average after each round: ${loadAverages.map((value) => fmt(value, 1)).join(', ')}\n`,
+      )
+      return
+    }
+    const floorUrl = (await startHelper('bench/floor.ts')).url
+    const peerUrl = (await startHelper('bench/peer-graphql-http.ts')).url
     const servicePort = await findFreePort()
     const service = await startService(flags, serviceEnv(db, passwordFile, servicePort), servicePort)
     children.push(service)
