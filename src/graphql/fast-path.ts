@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type DocumentNode, type ExecutionResult, getOperationAST } from 'graphql'
-import { type GraphQLParams, processRegularResult } from 'graphql-yoga'
+import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql'
+import { createGraphQLError, maskError, processRegularResult } from 'graphql-yoga'
 import type { Cache } from './parse-cache.js'
 import type { GraphqlServer } from './yoga.js'
 
@@ -84,8 +84,47 @@ interface Params {
  */
 export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin }: FastPathOptions) {
   // Read once: each read through yoga's adapter (a Proxy) binds a new function.
-  const { requestListener, getResultForParams, fetchAPI } = yoga
+  const { requestListener, getEnveloped, fetchAPI, logger } = yoga
   let answered = 0
+  // Documents that passed validation here. Validation depends only on the document, the schema and the
+  // rules, all fixed for this yoga: a document valid once is valid again, and its second validation (a
+  // dozen hooks and a cache lookup) can be skipped. Weak: yoga's document cache decides what lives.
+  const validated = new WeakSet<DocumentNode>()
+
+  /** What yoga's handleParams does (process-request.ts), with validation done once per document. */
+  async function run(req: IncomingMessage, res: ServerResponse, params: Params): Promise<ExecutionResult> {
+    // The initial context as yoga builds it: the server's context (req, res), the request and the params.
+    const request = { method: req.method, url: req.url, headers: req.headers }
+    const enveloped = getEnveloped({ req, res, request, params } as never)
+    try {
+      // Yoga's cache answers; the hooks still run (GET mutations refused, the metrics' labels set).
+      const document = enveloped.parse(params.query)
+      if (!validated.has(document)) {
+        const errors = enveloped.validate(enveloped.schema, document)
+        if (errors.length > 0) return { errors }
+        validated.add(document)
+      }
+      const contextValue = await enveloped.contextFactory()
+      return (await enveloped.execute({
+        schema: enveloped.schema,
+        document,
+        contextValue,
+        variableValues: params.variables,
+        operationName: params.operationName,
+      })) as ExecutionResult
+    } catch (error) {
+      return { errors: [masked(error)] }
+    }
+  }
+
+  /** Yoga's handleError (error.ts) for one error: a GraphQL error as it is, anything else masked and logged. */
+  function masked(error: unknown): GraphQLError {
+    const maskedError = maskError(error, 'Unexpected error.', false) as Error
+    if (maskedError !== error) logger.error(error)
+    return maskedError instanceof GraphQLError
+      ? maskedError
+      : createGraphQLError(maskedError.message, { originalError: maskedError })
+  }
   const yogaPath = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
     // @whatwg-node/server takes a body already read from `req.body` (as body-parsers leave it).
     if (body) (req as IncomingMessage & { body?: Buffer }).body = body
@@ -108,14 +147,7 @@ export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin 
       return yogaPath(req, res, body)
 
     answered++
-    const request = { method: req.method, url: req.url, headers: req.headers }
-    const result = (await getResultForParams(
-      { params: params as GraphQLParams, request: request as unknown as Request },
-      {
-        req,
-        res,
-      } as never,
-    )) as ExecutionResult
+    const result = await run(req, res, params)
     if (res.destroyed) return
     if (result.errors === undefined && result.extensions === undefined) {
       // graphql-jit, when on, leaves its compiled serialiser on the result; yoga uses it too.
