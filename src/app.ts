@@ -58,7 +58,7 @@ export interface AppDependencies {
   logger: Logger
   /** The service's version, shown in health+json only when HEALTH_DETAILS is on. */
   version: string
-  /** GraphQL's fast path for plain requests (src/graphql/fast-path.ts); default on. */
+  /** GraphQL's fast path for plain requests (src/graphql/fast-path.ts); default on, off only to compare. */
   graphqlFastPath?: boolean
 }
 
