@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import type { ConnectionSettings } from '../src/config.js'
+import type { ConnectionSettings } from '../src/config/database-target.js'
 import { startEmbeddedPostgres } from '../src/db/embedded.js'
 import { createLogger } from '../src/logger.js'
 

@@ -1,18 +1,25 @@
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { ConnectionSettings } from '../src/config.js'
+import type { ConnectionSettings } from '../src/config/database-target.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
-/** The Node flags `npm start` (and, kept equal by a test, the image) runs the service with. */
-export async function productionNodeFlags(): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(resolve(ROOT, 'package.json'), 'utf8')) as {
+/**
+ * The Node flags `npm start` (and, kept equal by a test, the image) runs the service with, read from
+ * package.json: the one place the bench and the tests take them from.
+ */
+export function readProductionNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
     scripts: { start: string }
   }
   const words = manifest.scripts.start.split(/\s+/)
   if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js')
     throw new Error(`unexpected start script: ${manifest.scripts.start}`)
   return words.slice(1, -1)
+}
+
+export async function productionNodeFlags(): Promise<string[]> {
+  return readProductionNodeFlags()
 }
 
 /** The environment of a measured service process: production mode on 127.0.0.1, the password in a file. */

@@ -4,11 +4,10 @@
  */
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { reachableHost } from './net/reachable-host.js'
 
 const port = Number(process.env.PORT || 5001)
-const listenHost = process.env.HOST || '0.0.0.0'
-// A server bound to every interface is reached on loopback; one bound to a single address, there.
-const host = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost
+const host = reachableHost(process.env.HOST || '0.0.0.0')
 const timeoutMs = Number(process.env.HEALTH_TIMEOUT_MS || 2000) + 1000
 // With TLS the server's certificate names its public host, not 127.0.0.1: this self-check does not verify it.
 const tls = Boolean(process.env.TLS_CERT_FILE)

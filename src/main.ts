@@ -1,4 +1,5 @@
-import { type Config, ConfigError, loadConfig } from './config.js'
+import { type Config, loadConfig } from './config/index.js'
+import { ConfigError } from './config/readers.js'
 
 const DUPLICATE_SIGNAL_MS = 500
 

@@ -3,17 +3,19 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type App, type AppConfig, createApp } from './app.js'
-import type { Config, ConnectionSettings } from './config.js'
+import type { ConnectionSettings } from './config/database-target.js'
+import type { Config } from './config/index.js'
 import type { Database } from './db/database.js'
 import { startEmbeddedPostgres } from './db/embedded.js'
 import { createPostgresDatabase } from './db/postgres.js'
-import { dampingOptions } from './health/damping-options.js'
+import { dampingOptions } from './health/damping.js'
 import { HealthMonitor } from './health/monitor.js'
 import { closeServer } from './http/close-server.js'
 import { createHttpServer } from './http/server.js'
 import { Lifecycle } from './lifecycle.js'
 import type { Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { reachableHost } from './net/reachable-host.js'
 import { Shutdown } from './shutdown.js'
 import { startTracing } from './telemetry/tracing.js'
 
@@ -166,8 +168,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 /** Where a client on this machine reaches a server bound to `host`. */
 function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
-  return host.includes(':') ? `[${host}]` : host
+  const reachable = reachableHost(host)
+  return reachable.includes(':') ? `[${reachable}]` : reachable
 }
 
 function listenFailure(error: NodeJS.ErrnoException, config: Config): string {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import type { ConnectionSettings } from '../src/config.js'
+import type { ConnectionSettings } from '../src/config/database-target.js'
 import { findFreePort } from '../src/net/free-port.js'
 import { type RunningService, startService } from './support/service.js'
 

@@ -1,39 +1,6 @@
 import type pg from 'pg'
+import type { DatabaseOverview, TableKind, TablePage, TablePageRequest } from './database.js'
 import { queryRows } from './query.js'
-
-/** What the database is: read-only catalog queries, one round trip. */
-export interface DatabaseOverview {
-  name: string
-  serverVersion: string
-  sizeBytes: number
-  uptimeSeconds: number
-  inRecovery: boolean
-  connections: { active: number; idle: number; max: number }
-}
-
-export type TableKind = 'TABLE' | 'PARTITIONED_TABLE' | 'VIEW' | 'FOREIGN_TABLE'
-
-export interface TableInfo {
-  schema: string
-  name: string
-  kind: TableKind
-  /** The planner's estimate (pg_class.reltuples); null before the table was first analyzed. */
-  rowEstimate: number | null
-  sizeBytes: number
-}
-
-export interface TablePageRequest {
-  schema?: string
-  includeSystem: boolean
-  first: number
-  /** The (schema, name) of the last table of the previous page. */
-  after?: { schema: string; name: string }
-}
-
-export interface TablePage {
-  tables: TableInfo[]
-  hasNextPage: boolean
-}
 
 // Connections by state are visible for every session only with pg_read_all_stats (pg_monitor);
 // otherwise PostgreSQL hides other users' state and they count as neither active nor idle.

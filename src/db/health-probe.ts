@@ -1,20 +1,9 @@
 import type pg from 'pg'
+import type { HealthCheck } from './database.js'
 import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
 import { withConnection } from './query.js'
-import { createRoleQuery, type DatabaseRole, type RoleReport } from './role.js'
+import { createRoleQuery, type RoleReport } from './role.js'
 import { singleFlight } from './single-flight.js'
-
-export interface HealthCheck {
-  healthy: boolean
-  latencyMs: number
-  checkedAt: Date
-  /** null when healthy; otherwise one of the fixed reasons, never driver text. */
-  reason: FailureReason | null
-  /** primary or standby (pg_is_in_recovery()); null when the check failed or the server cannot say. */
-  role: DatabaseRole | null
-  /** On a standby, how far replay is behind, in seconds (see RoleReport); null otherwise. */
-  replayLagSeconds: number | null
-}
 
 export interface HealthCheckOptions {
   timeoutMs: number

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import type { ConnectionSettings, DatabaseTls } from '../config.js'
+import type { ConnectionSettings, DatabaseTls } from '../config/database-target.js'
 import type { Logger } from '../logger.js'
 import { createCatalogQueries } from './catalog.js'
 import type { Database, PoolStats } from './database.js'

@@ -1,13 +1,7 @@
 import type pg from 'pg'
+import type { TableFilter } from './database.js'
 import { queryRows } from './query.js'
 import { singleFlight } from './single-flight.js'
-
-export interface TableFilter {
-  /** Count only this schema; undefined = every schema the user can see. */
-  schema?: string
-  /** false leaves out pg_catalog and information_schema. */
-  includeSystem: boolean
-}
 
 // With no filter this is exactly the seed's `SELECT count(*) FROM information_schema.tables`:
 // information_schema shows only what the connected role may see, so the number is "as seen by us".

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
 import { createInFlightLimit } from '../http/in-flight-limit.js'
 import { send } from '../http/respond.js'

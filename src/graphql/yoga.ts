@@ -1,6 +1,6 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Registry } from 'prom-client'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { LogUnexpected } from '../error-log.js'
 import type { Logger } from '../logger.js'
 import type { Context } from '../schema/builder.js'

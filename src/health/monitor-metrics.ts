@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { HealthCheck } from '../db/database.js'
 import type { FailureReason } from '../db/errors.js'
-import type { HealthTransition, UnhealthyReason } from './damped-state.js'
+import type { HealthTransition, UnhealthyReason } from './damping.js'
 import type { HealthMonitor } from './monitor.js'
 
 // Every reason a transition to unhealthy can carry: the series exist from the start at 0, so that

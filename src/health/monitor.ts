@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events'
-import type { Database, HealthCheck } from '../db/database.js'
+import type { Database, HealthCheck, PoolStats } from '../db/database.js'
 import type { RoleReport } from '../db/role.js'
 import type { Logger } from '../logger.js'
-import { DampedHealth, type DampingOptions, type HealthTransition, NO_DAMPING } from './damped-state.js'
-import { poolPercent as queryPoolPercent } from './damping-options.js'
+import { DampedHealth, type DampingOptions, type HealthTransition, NO_DAMPING } from './damping.js'
 import { logTransition, logWarnChange } from './transition-log.js'
 
 export interface MonitorOptions {
@@ -192,7 +191,7 @@ export class HealthMonitor extends EventEmitter {
   /** The monitor's own checks only: each one counts toward a change of state, logged once when it happens. */
   private judge(report: HealthCheck): void {
     const previousReason = this.state.reason
-    const poolPercent = queryPoolPercent(this.db.poolStats().queries)
+    const poolPercent = percentInUse(this.db.poolStats().queries)
     const { transition, warnChanges } = this.state.observe(report, poolPercent)
     for (const change of warnChanges) {
       logWarnChange(this.logger, change, { latencyMs: report.latencyMs, poolPercent }, this.options.damping)
@@ -201,4 +200,9 @@ export class HealthMonitor extends EventEmitter {
     logTransition(this.logger, transition, report, previousReason)
     this.emit('transition', report, transition satisfies HealthTransition)
   }
+}
+
+/** Connections of the pool in use, as a share of its maximum, in percent. */
+function percentInUse(pool: PoolStats): number {
+  return pool.max > 0 ? ((pool.total - pool.idle) / pool.max) * 100 : 0
 }

@@ -1,6 +1,6 @@
 import type { HealthCheck } from '../db/database.js'
 import type { Logger } from '../logger.js'
-import type { DampingOptions, HealthTransition, UnhealthyReason, WarnCause } from './damped-state.js'
+import type { DampingOptions, HealthTransition, UnhealthyReason, WarnCause } from './damping.js'
 
 const POLICY_REASONS: ReadonlySet<UnhealthyReason> = new Set(['not primary', 'replica lagging'])
 

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 
 export type ServerOptions = Pick<
   Config,

@@ -1,5 +1,5 @@
 import type { Database, HealthCheck, PoolStats } from '../db/database.js'
-import type { DampedHealth } from '../health/damped-state.js'
+import type { DampedHealth } from '../health/damping.js'
 import type { HealthMonitor } from '../health/monitor.js'
 import { type PolicyProblem, policyProblem, type ReadinessPolicy } from '../health/policy.js'
 import type { RestResponse } from '../http/respond.js'

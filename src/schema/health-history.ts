@@ -1,5 +1,5 @@
 import type { HealthCheck } from '../db/database.js'
-import type { HealthTransition } from '../health/damped-state.js'
+import type { HealthTransition } from '../health/damping.js'
 import type { Ring } from '../health/ring.js'
 import { builder } from './builder.js'
 import { PageInfo } from './database.js'

@@ -15,8 +15,8 @@ export interface ContractSubject {
 
 /**
  * The behaviour the rest of the service relies on from `Database`, run against PostgreSQL (system lane:
- * test/database/database-contract.test.ts) and against the in-memory one the fast tests use
- * (test/unit/database-contract.test.ts), so the fake cannot drift from the real thing.
+ * test/database/postgres-database-contract.test.ts) and against the in-memory one the fast tests use
+ * (test/unit/memory-database-contract.test.ts), so the fake cannot drift from the real thing.
  */
 export function databaseContract(name: string, makeSubject: () => Promise<ContractSubject>): void {
   describe(`Database contract: ${name}`, () => {

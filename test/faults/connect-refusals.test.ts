@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { startTestPostgres, type TestPostgres, withClient } from '../support/postgres.js'
 import { type RunningService, startService } from '../support/service.js'
 

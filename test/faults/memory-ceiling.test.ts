@@ -10,7 +10,7 @@ import { MAIN, PRODUCTION_NODE_FLAGS, type ServiceProcess, startServiceProcess }
 // the old-space cap.
 // `npm test` runs a fifth of each attack: already several times what crashed the service before the
 // fix (about 240 unique documents). `npm run test:faults` runs them whole (CTERA_FAULT_SCALE=1), which is
-// what the figures in docs/security.md come from.
+// what the figures in docs/measurements.md come from.
 const SCALE = Number(process.env.CTERA_FAULT_SCALE ?? '0.2')
 const scaled = (count: number) => Math.max(8, Math.round(count * SCALE))
 const MAX_HEAP_USED_MB = 96

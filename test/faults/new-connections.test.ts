@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { type TestPostgres, withClient } from '../support/postgres.js'
 import { type RunningService, startServiceOnOwnPostgres } from '../support/service.js'
 

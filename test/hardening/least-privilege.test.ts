@@ -1,9 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { createLogger } from '../../src/logger.js'
 import {
   INIT_SCRIPT,
@@ -11,6 +10,7 @@ import {
   nonExecutableCopy,
   runLikeThePostgresImage,
 } from '../support/init-script.js'
+import { createLogSink } from '../support/log-sink.js'
 import { startTestPostgres, type TestPostgres, withClient } from '../support/postgres.js'
 import { type RunningService, startService } from '../support/service.js'
 
@@ -20,23 +20,15 @@ const PASSWORD = `monitor 'pass' \\ $word:"x" -v`
 const SECRET_PART = '$word:"x"'
 const DATABASE = 'ctera'
 let postgres: TestPostgres
-/** What the server logged, as it wrote it. */
-const serverLog: string[] = []
+// What the server logged, as it wrote it: the `postgres` field of the logger's lines.
+const logSink = createLogSink()
+const serverLog = () =>
+  logSink.records.flatMap((line) => (typeof line.postgres === 'string' ? [line.postgres] : []))
 let firstRun: InitScriptRun
 let service: RunningService
 let monitor: ConnectionSettings
 
 beforeAll(async () => {
-  const logSink = new Writable({
-    write(chunk, _encoding, done) {
-      // One JSON line per message from the logger; the server's own text is its `postgres` field.
-      for (const line of String(chunk).split('\n').filter(Boolean)) {
-        const text = (JSON.parse(line) as { postgres?: string }).postgres
-        if (text) serverLog.push(text)
-      }
-      done()
-    },
-  })
   postgres = await startTestPostgres(
     {
       // Everything the server could record about a statement is recorded, to show the password is not.
@@ -44,7 +36,7 @@ beforeAll(async () => {
       log_min_duration_statement: '0',
       shared_preload_libraries: 'pg_stat_statements',
     },
-    createLogger('debug', logSink),
+    createLogger('debug', logSink.stream),
   )
   await withClient(postgres.admin, async (admin) => {
     await admin.query('CREATE EXTENSION pg_stat_statements')
@@ -198,11 +190,11 @@ describe('the monitoring role made by deploy/postgres/initdb, on a database as t
     // The server's log reaches this process through a pipe: wait (a bounded while) for the script's last statement.
     for (
       let wait = 0;
-      wait < 50 && !serverLog.join('\n').includes('lo_from_bytea(oid, bytea) FROM PUBLIC');
+      wait < 50 && !serverLog().join('\n').includes('lo_from_bytea(oid, bytea) FROM PUBLIC');
       wait++
     )
       await new Promise((resolve) => setTimeout(resolve, 100))
-    const logged = serverLog.join('\n')
+    const logged = serverLog().join('\n')
     const statements = await withClient(postgres.admin, async (admin) =>
       (await admin.query('SELECT query FROM pg_stat_statements')).rows.map((row) => row.query as string),
     )

@@ -1,8 +1,8 @@
-import { Writable } from 'node:stream'
 import { type InjectOptions, inject, type Response } from 'light-my-request'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { buildService, type ServiceParts } from '../../src/service.js'
+import { createLogSink } from './log-sink.js'
 import { createMemoryDatabase, type MemoryDatabase } from './memory-database.js'
 import { CONTAINER_NAME } from './service.js'
 
@@ -25,21 +25,15 @@ export interface GraphqlBody {
  * listens, nothing polls. For the fast lane (test/unit).
  */
 export function appOverMemory(env: Record<string, string> = {}): AppOverMemory {
-  const logs: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line))
-      done()
-    },
-  })
+  const sink = createLogSink()
   const config = { ...loadConfig({ GRAPHIQL: 'false', ...env }), containerName: CONTAINER_NAME }
   const db = createMemoryDatabase()
-  const parts = buildService(config, db, createLogger('debug', sink), '1.2.3')
+  const parts = buildService(config, db, createLogger('debug', sink.stream), '1.2.3')
   const request = (options: InjectOptions | string) => inject(parts.app.handle, options)
   return {
     ...parts,
     db,
-    logs,
+    logs: sink.records,
     request,
     graphql: async (query, variables) => {
       const response = await request({

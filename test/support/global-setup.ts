@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { startTestPostgres, useExternalPostgres } from './postgres.js'
 
 declare module 'vitest' {

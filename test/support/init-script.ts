@@ -11,7 +11,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join, resolve } from 'node:path'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { ROOT } from './dockerfile.js'
 
 export const INIT_SCRIPT = resolve(ROOT, 'deploy/postgres/initdb/10-ctera-monitoring-role.sh')

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { parse as parseConnectionString } from 'pg-connection-string'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.js'
 import { createLogger, type Logger } from '../../src/logger.js'
 

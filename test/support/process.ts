@@ -2,11 +2,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { ConnectionSettings } from '../../src/config.js'
+import { readProductionNodeFlags } from '../../bench/service-process.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 
 export const MAIN = resolve(import.meta.dirname, '../../dist/main.js')
 /** The V8 flags of `npm start` and the image's CMD (package.json, Dockerfile). */
-export const PRODUCTION_NODE_FLAGS = ['--max-old-space-size=128', '--max-semi-space-size=8']
+export const PRODUCTION_NODE_FLAGS = readProductionNodeFlags()
 
 export interface ServiceProcess {
   child: ChildProcess

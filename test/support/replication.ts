@@ -5,7 +5,7 @@ import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { ConnectionSettings } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
 import { findFreePort } from '../../src/net/free-port.js'
 import { withClient } from './postgres.js'
 

@@ -1,8 +1,9 @@
-import { Writable } from 'node:stream'
 import type { AppConfig } from '../../src/app.js'
-import { type Config, type ConnectionSettings, loadConfig } from '../../src/config.js'
+import type { ConnectionSettings } from '../../src/config/database-target.js'
+import { type Config, loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { type RunningService as Service, startService as startTheService } from '../../src/service.js'
+import { createLogSink } from './log-sink.js'
 import { startTestPostgres } from './postgres.js'
 
 export const CONTAINER_NAME = 'ctera-app-test'
@@ -42,23 +43,16 @@ export async function startService(
     ...overrides,
     database: { kind: 'external', ...settings },
   }
-  const rawLogs: string[] = []
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      rawLogs.push(...String(chunk).split('\n').filter(Boolean))
-      done()
-    },
-  })
-  const service = await startTheService(config, createLogger('debug', sink), {
+  const sink = createLogSink()
+  const rawLogs = sink.lines
+  const service = await startTheService(config, createLogger('debug', sink.stream), {
     backgroundChecks: monitor,
     graphqlFastPath,
   })
   return {
     ...service,
     rawLogs,
-    get logs() {
-      return rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>)
-    },
+    logs: sink.records,
     close: () => service.stop('test finished'),
   }
 }

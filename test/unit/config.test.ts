@@ -2,7 +2,8 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, type Env, loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
+import { ConfigError, type Env } from '../../src/config/readers.js'
 
 let dir: string
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { HealthCheck } from '../../src/db/database.js'
-import { DampedHealth, type DampingOptions, NO_DAMPING } from '../../src/health/damped-state.js'
-import { Damper } from '../../src/health/damping.js'
+import { DampedHealth, Damper, type DampingOptions, NO_DAMPING } from '../../src/health/damping.js'
 import { policyProblem } from '../../src/health/policy.js'
 
 let clock = Date.parse('2026-01-01T00:00:00Z')

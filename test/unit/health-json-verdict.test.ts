@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { HealthCheck, PoolStats } from '../../src/db/database.js'
-import { DampedHealth, NO_DAMPING } from '../../src/health/damped-state.js'
+import { DampedHealth, NO_DAMPING } from '../../src/health/damping.js'
 import { NO_POLICY } from '../../src/health/policy.js'
 import { HEALTH_JSON, healthJson as healthJsonOf, wantsHealthJson } from '../../src/rest/health-json.js'
 import { appOverMemory } from '../support/app-over-memory.js'

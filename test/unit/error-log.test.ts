@@ -1,17 +1,11 @@
-import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { createErrorLog } from '../../src/error-log.js'
 import { createLogger } from '../../src/logger.js'
+import { createLogSink } from '../support/log-sink.js'
 
 function capture() {
-  const lines: Array<Record<string, unknown>> = []
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line))
-      done()
-    },
-  })
-  return { lines, logger: createLogger('info', sink) }
+  const sink = createLogSink()
+  return { lines: sink.records, logger: createLogger('info', sink.stream) }
 }
 
 describe('the unexpected-error log', () => {
