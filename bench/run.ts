@@ -26,6 +26,9 @@ const peersOnly = process.argv.includes('--graphql-peers')
 /** `--baseline <dist/main.js>`: another build of the service (main's, say) beside this one in the peer rounds. */
 const baselineIndex = process.argv.indexOf('--baseline')
 const BASELINE = baselineIndex > 0 ? resolve(process.argv[baselineIndex + 1] ?? '') : undefined
+/** `--baseline-name <words>`: how the report names that build (default: its path). */
+const baselineNameIndex = process.argv.indexOf('--baseline-name')
+const BASELINE_NAME = baselineNameIndex > 0 ? process.argv[baselineNameIndex + 1] : BASELINE
 const outIndex = process.argv.indexOf('--out')
 const OUT =
   outIndex > 0
@@ -285,7 +288,7 @@ async function main(): Promise<void> {
       children.push(child)
       const url = `http://127.0.0.1:${port}`
       await until200(`${url}/readyz`, started, child)
-      servers.push({ name: `ctera-app, baseline (${BASELINE})`, url, pid: child.pid ?? 0 })
+      servers.push({ name: `ctera-app, ${BASELINE_NAME}`, url, pid: child.pid ?? 0 })
     }
     servers.push({ name: MERCURIUS, ...(await startHelper('bench/peer-mercurius.ts', flags)) })
     servers.push({ name: APOLLO, ...(await startHelper('bench/peer-apollo.ts', flags)) })
