@@ -74,13 +74,13 @@ interface Params {
 }
 
 /**
- * GraphQL without WHATWG objects for the common request: Node's request is read into one buffer, run
- * through yoga's own params handling (`getResultForParams`: its params checks, then `getEnveloped()`'s
- * parse, validate and execute with every plugin: limits, masking, metrics, tracing), and answered with
- * one write. Whatever this path does not know to answer exactly as yoga would goes to yoga itself,
- * before anything has run: a body that is not a JSON object of the usual params, a document yoga has not
- * parsed yet (so yoga, not this path, parses and caches it), a subscription. test/hardening/fast-path.test.ts
- * holds both paths to the same bytes.
+ * GraphQL without WHATWG objects for the common request: Node's request is read into one buffer, its
+ * params checked as yoga checks them, run through yoga's envelop (`getEnveloped()`: parse, validate and
+ * execute with every plugin: limits, masking, metrics, tracing), and answered with one write. Whatever
+ * this path does not know to answer exactly as yoga would goes to yoga itself, before anything has run:
+ * a body that is not a JSON object of the usual params, a document yoga has not parsed yet (so yoga, not
+ * this path, parses and caches it), a subscription. test/hardening/graphql-fast-path.test.ts holds both
+ * paths to the same bytes.
  */
 export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin }: FastPathOptions) {
   // Read once: each read through yoga's adapter (a Proxy) binds a new function.
@@ -125,6 +125,7 @@ export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin 
       ? maskedError
       : createGraphQLError(maskedError.message, { originalError: maskedError })
   }
+
   const yogaPath = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
     // @whatwg-node/server takes a body already read from `req.body` (as body-parsers leave it).
     if (body) (req as IncomingMessage & { body?: Buffer }).body = body
