@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Config } from './config/index.js'
 import type { Database } from './db/database.js'
 import { createErrorLog } from './error-log.js'
-import { createGraphqlEndpoint } from './graphql/endpoint.js'
+import { createGraphqlEndpoint, wantsGraphiql } from './graphql/endpoint.js'
 import { GRAPHIQL_ASSETS_PATH } from './graphql/graphiql.js'
 import { createParseCaches } from './graphql/parse-cache.js'
 import { createGraphqlServer, GRAPHQL_PATH, type GraphqlServer } from './graphql/yoga.js'
 import { readinessPolicy } from './health/damping.js'
 import type { HealthMonitor } from './health/monitor.js'
+import { requireBearerToken } from './http/auth.js'
 import { createRequestListener } from './http/request-listener.js'
 import { methodNotAllowed, notFound, options, type RestResponse, send } from './http/respond.js'
 import type { Lifecycle } from './lifecycle.js'
@@ -24,6 +25,12 @@ import { schema } from './schema/index.js'
 
 // The seed's Allow header, word for word (Flask lists OPTIONS, HEAD, GET).
 const REST_METHODS = 'OPTIONS, HEAD, GET'
+
+/**
+ * What answers without the bearer token when AUTH_TOKEN_FILE sets one: the seed's two routes (its bytes,
+ * not health+json) and the probes, which orchestrators call without credentials. docs/security.md says why.
+ */
+const PUBLIC_PATHS = new Set(['/health', '/number_of_tables', '/livez', '/readyz'])
 
 export type AppConfig = Pick<
   Config,
@@ -46,6 +53,7 @@ export type AppConfig = Pick<
   | 'corsOrigins'
   | 'maxSubscriptions'
   | 'maxInFlight'
+  | 'authToken'
 >
 
 /** What the app answers from; src/service.ts builds them. */
@@ -151,7 +159,20 @@ export function createApp({
     send(req, res, response)
   }
 
-  metrics.initialiseRequests(usualAnswers())
+  /**
+   * Open with a token set: the paths above; OPTIONS anywhere (it names methods, and browsers send CORS
+   * preflights without credentials); GraphiQL's page and assets, which hold no data (a browser cannot add
+   * a header to a navigation: the page sends the token, typed into its headers editor, with each query).
+   */
+  function isPublic(req: IncomingMessage, path: string): boolean {
+    if (req.method === 'OPTIONS') return true
+    if (path === '/health') return !wantsHealthJson(req.headers.accept)
+    if (PUBLIC_PATHS.has(path)) return true
+    if (!graphql.graphiql) return false
+    return path.startsWith(GRAPHIQL_ASSETS_PATH) || (path === GRAPHQL_PATH && wantsGraphiql(req))
+  }
+
+  metrics.initialiseRequests(usualAnswers(config.authToken !== undefined))
 
   function routeLabel(path: string): string {
     if (path === GRAPHQL_PATH || Object.hasOwn(routes, path)) return path
@@ -159,7 +180,13 @@ export function createApp({
   }
 
   return {
-    handle: createRequestListener(route, { routeLabel, logger, metrics, lifecycle, logUnexpected }),
+    handle: createRequestListener(requireBearerToken(route, config.authToken, isPublic), {
+      routeLabel,
+      logger,
+      metrics,
+      lifecycle,
+      logUnexpected,
+    }),
     yoga,
     get graphqlFastPathAnswers() {
       return graphql.fastPathAnswers
@@ -172,13 +199,18 @@ export function createApp({
 
 /**
  * The answers each route gives in normal operation, whose metrics series exist from the start: GET on
- * the REST routes with every status their API description lists, and GraphQL's POST with its usual ones.
+ * the REST routes with every status their API description lists, and GraphQL's POST with its usual ones;
+ * 401 only when a bearer token is set.
  */
-function usualAnswers(): KnownRequest[] {
+function usualAnswers(withToken: boolean): KnownRequest[] {
   const rest = Object.entries(openApiDocument.paths).flatMap(([route, item]) =>
     Object.keys(item.get.responses).map((status) => ({ method: 'GET', route, status: Number(status) })),
   )
-  // 400 unreadable or invalid, 413 too large, 503 busy or too many subscriptions.
-  const graphql = [200, 400, 413, 500, 503].map((status) => ({ method: 'POST', route: GRAPHQL_PATH, status }))
-  return [...rest, ...graphql]
+  // 400 unreadable or invalid, 401 no token, 413 too large, 503 busy or too many subscriptions.
+  const graphql = [200, 400, 401, 413, 500, 503].map((status) => ({
+    method: 'POST',
+    route: GRAPHQL_PATH,
+    status,
+  }))
+  return [...rest, ...graphql].filter((answer) => withToken || answer.status !== 401)
 }

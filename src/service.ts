@@ -129,7 +129,13 @@ export async function startService(
   const { port } = server.address() as AddressInfo
   const scheme = config.tls ? 'https' : 'http'
   logger.info(
-    { host: config.host, port, tls: Boolean(config.tls), graphql: `${scheme}://localhost:${port}/graphql` },
+    {
+      host: config.host,
+      port,
+      tls: Boolean(config.tls),
+      bearerToken: Boolean(config.authToken),
+      graphql: `${scheme}://localhost:${port}/graphql`,
+    },
     'listening',
   )
   return {

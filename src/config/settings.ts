@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { readAuthToken } from './auth-token.js'
 import { type DatabaseTarget, readDatabaseTarget } from './database-target.js'
 import { type Env, readBoolean, readChoice, readInteger, readOrigins, readString } from './readers.js'
 import { readServerTls, type ServerTls } from './server-tls.js'
@@ -122,6 +123,18 @@ export const SETTINGS = {
       },
     ],
   } satisfies Setting<string[]>,
+  authToken: {
+    read: readAuthToken,
+    variables: [
+      {
+        name: 'AUTH_TOKEN_FILE',
+        default: '(none: everything open)',
+        values: 'a file',
+        meaning:
+          "File holding a bearer token (a Docker or Kubernetes secret); one trailing newline is trimmed. With it, everything but `/health` (the seed's body), `/number_of_tables`, `/livez`, `/readyz`, GraphiQL's page and `OPTIONS` answers 401 unless the request carries `Authorization: Bearer <token>`. One line of 16 or more of `A-Z a-z 0-9 - . _ ~ + /` (e.g. `openssl rand -hex 32`); a missing, empty, unreadable or malformed file stops the start. Read once: restart to change it. [Security](security.md#who-may-see-what-the-bearer-token).",
+      },
+    ],
+  } satisfies Setting<string | undefined>,
   headersTimeoutMs: integer(
     'HTTP_HEADERS_TIMEOUT_MS',
     10_000,

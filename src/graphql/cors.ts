@@ -17,7 +17,8 @@ export function corsOptions(origins: readonly string[]): CorsOption {
       origin,
       credentials: false,
       methods: ['GET', 'POST'],
-      allowedHeaders: ['content-type', 'accept', 'x-request-id'],
+      // authorization: the bearer token, when AUTH_TOKEN_FILE sets one (a header, not a credential in CORS's sense).
+      allowedHeaders: ['content-type', 'accept', 'x-request-id', 'authorization'],
       exposedHeaders: ['x-request-id'],
       maxAge: 600,
     }

@@ -59,6 +59,6 @@ export function createGraphqlEndpoint(
 }
 
 /** A browser navigating to /graphql (yoga's own test): GET, and HTML among the accepted types. */
-function wantsGraphiql(req: IncomingMessage): boolean {
+export function wantsGraphiql(req: IncomingMessage): boolean {
   return (req.method === 'GET' || req.method === 'HEAD') && Boolean(req.headers.accept?.includes('text/html'))
 }

@@ -124,6 +124,8 @@ function renderPage(options: GraphiqlOptions, assets: Map<string, Asset>): strin
     title: options.title,
     defaultQuery: options.defaultQuery,
     endpoint: options.graphqlPath,
+    // Yoga's GraphiQL keeps the headers tab (a bearer token) in localStorage unless told not to.
+    shouldPersistHeaders: false,
   }
   return `<!doctype html>
 <html lang="en">

@@ -4,6 +4,8 @@
  * Prism's proxy and a JSON Schema validator.
  */
 
+import { AUTH_REALM } from '../http/auth.js'
+
 /** The methods each REST route answers, as its Allow header lists them (the seed's words and order). */
 const REST_METHODS = 'OPTIONS, HEAD, GET'
 const REFUSED_METHODS = ['post', 'put', 'patch', 'delete', 'trace'] as const
@@ -38,6 +40,11 @@ interface Route {
   parameters?: object[]
   /** The answers to GET; HEAD gets the same ones without a body. */
   answers: Record<string, Answer>
+  /**
+   * Beyond the seed: needs the bearer token when the service has one (AUTH_TOKEN_FILE), for every method
+   * but OPTIONS, or only for GET and HEAD asking for health+json (/health).
+   */
+  guarded?: 'every method' | 'health+json'
 }
 
 const internalError: Answer = {
@@ -46,14 +53,23 @@ const internalError: Answer = {
   content: json('Error'),
 }
 
-function route({ name, tag, summary, description, parameters = [], answers }: Route) {
-  const common = { tags: [tag], parameters: [ref('parameters', 'RequestId'), ...parameters] }
+/**
+ * `{}` or the token: the service asks for it only when AUTH_TOKEN_FILE sets one. Without the token it
+ * answers 401, with a wrong one too.
+ */
+const bearerTokenIfSet = [{}, { bearerToken: [] }]
+const unauthorized = { '401': ref('responses', 'Unauthorized') }
+
+function route({ name, tag, summary, description, parameters = [], answers, guarded }: Route) {
+  const security = guarded ? { security: bearerTokenIfSet } : {}
+  const refusedSecurity = guarded === 'every method' ? security : {}
+  const common = { tags: [tag], parameters: [ref('parameters', 'RequestId'), ...parameters], ...security }
   const get = {
     ...common,
     operationId: `get${name}`,
     summary,
     ...(description ? { description } : {}),
-    responses: { ...answers, '500': internalError },
+    responses: { ...answers, ...(guarded ? unauthorized : {}), '500': internalError },
   }
   const head = {
     ...common,
@@ -61,9 +77,10 @@ function route({ name, tag, summary, description, parameters = [], answers }: Ro
     summary: `${summary} (headers only)`,
     description: 'The same status and headers as GET, without a body.',
     responses: Object.fromEntries(
-      Object.entries(get.responses).map(([status, { description, headers }]) => [
+      // A shared response ($ref: 401) is kept whole: its content is what GET's would carry.
+      Object.entries(get.responses).map(([status, answer]) => [
         status,
-        { description, headers },
+        '$ref' in answer ? answer : { description: answer.description, headers: answer.headers },
       ]),
     ),
   }
@@ -82,7 +99,11 @@ function route({ name, tag, summary, description, parameters = [], answers }: Ro
         operationId: `${method}${name}`,
         summary: `${method.toUpperCase()} is not allowed here`,
         parameters: [ref('parameters', 'RequestId')],
-        responses: { '405': ref('responses', 'MethodNotAllowed') },
+        ...refusedSecurity,
+        responses: {
+          '405': ref('responses', 'MethodNotAllowed'),
+          ...(guarded === 'every method' ? unauthorized : {}),
+        },
       },
     ]),
   )
@@ -148,7 +169,10 @@ export const openApiDocument = {
       'The GraphQL API at /graphql is described by its own schema (schema.graphql). ' +
       'Every REST path answers OPTIONS, HEAD and GET; other methods get 405 with an Allow header ' +
       '(components.responses.MethodNotAllowed), and paths not listed here get 404 ' +
-      '(components.responses.NotFound). Every answer carries an x-request-id header.',
+      '(components.responses.NotFound). Every answer carries an x-request-id header. ' +
+      'When the service has a bearer token (AUTH_TOKEN_FILE), the operations that list the bearerToken ' +
+      'security scheme, /health asking for health+json, /graphql and paths not listed here answer 401 ' +
+      '(components.responses.Unauthorized) without it; OPTIONS, the seed\u2019s routes and the probes never do.',
   },
   servers: [{ url: '/', description: 'The service that serves this document' }],
   tags: [
@@ -165,7 +189,9 @@ export const openApiDocument = {
       summary: 'Live database check, in the original service\u2019s words',
       description:
         'Checks the database now. Sends application/health+json instead when the Accept header prefers it ' +
-        'to application/json (quality values count; */* gets the seed body).',
+        'to application/json (quality values count; */* gets the seed body). The seed body never needs ' +
+        'the bearer token; health+json does, when the service has one (then 401 without it).',
+      guarded: 'health+json',
       answers: {
         '200': {
           description: 'Healthy (or pass/warn in health+json)',
@@ -196,6 +222,7 @@ export const openApiDocument = {
       name: 'Healthz',
       tag: 'Probes',
       summary: 'Live database check in the IETF health+json format',
+      guarded: 'every method',
       answers: {
         '200': { description: 'pass or warn', headers: headers(mayBeGzipped), content: healthJson },
         '503': { description: 'fail', headers: headers(mayBeGzipped), content: healthJson },
@@ -220,6 +247,7 @@ export const openApiDocument = {
       name: 'Metrics',
       tag: 'Monitoring',
       summary: 'Prometheus metrics (text exposition format 0.0.4)',
+      guarded: 'every method',
       answers: {
         '200': {
           description: 'Metrics (gzipped when the client accepts it, as Prometheus does)',
@@ -232,6 +260,7 @@ export const openApiDocument = {
       name: 'OpenApi',
       tag: 'API description',
       summary: 'This document',
+      guarded: 'every method',
       description:
         'It changes only with a new version of the service: cacheable for 5 minutes, then revalidated ' +
         'with If-None-Match.',
@@ -318,6 +347,13 @@ export const openApiDocument = {
         required: true,
         schema: { type: 'string', pattern: '^[0-9]+$' },
       },
+      WwwAuthenticate: {
+        description: 'The challenge of RFC 6750: the realm, and invalid_token when a wrong token came.',
+        required: true,
+        schema: {
+          enum: [`Bearer realm="${AUTH_REALM}"`, `Bearer realm="${AUTH_REALM}", error="invalid_token"`],
+        },
+      },
       Allow: {
         description: 'The methods the path answers.',
         required: true,
@@ -338,6 +374,22 @@ export const openApiDocument = {
         description: 'No such path (the GraphQL API is at /graphql)',
         headers: headers(),
         content: json('Error'),
+      },
+      Unauthorized: {
+        description:
+          'The service has a bearer token (AUTH_TOKEN_FILE) and the request did not carry it ' +
+          '(error="invalid_token": it carried another)',
+        headers: headers({ 'WWW-Authenticate': ref('headers', 'WwwAuthenticate') }),
+        content: json('Error'),
+      },
+    },
+    securitySchemes: {
+      bearerToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'The token of the file AUTH_TOKEN_FILE names, as `Authorization: Bearer <token>`. Asked for only ' +
+          'when the service has one; without it, everything is open (and the network is what guards it).',
       },
     },
     schemas: {
@@ -360,7 +412,13 @@ export const openApiDocument = {
         properties: {
           error: { type: 'string' },
           code: {
-            enum: ['DATABASE_UNAVAILABLE', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'INTERNAL_SERVER_ERROR'],
+            enum: [
+              'DATABASE_UNAVAILABLE',
+              'NOT_FOUND',
+              'METHOD_NOT_ALLOWED',
+              'UNAUTHORIZED',
+              'INTERNAL_SERVER_ERROR',
+            ],
           },
           reason: { type: 'string', description: 'One of a fixed list: never driver text.' },
         },

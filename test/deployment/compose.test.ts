@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { validateCompose } from '../support/compose-schema.js'
 import { ROOT } from '../support/dockerfile.js'
+import { variablesTheAppReads } from '../support/env-names.js'
 
 const compose = parse(readFileSync(resolve(ROOT, 'docker-compose.yaml'), 'utf8'))
 const app = compose.services['ctera-app']
@@ -63,5 +64,26 @@ describe('docker-compose.yaml', () => {
       restart: 'unless-stopped',
     })
     expect(app.mem_limit).toMatch(/^\d+[mg]$/)
+  })
+})
+
+describe('docker-compose.auth-token.yaml (the bearer token, opt-in)', () => {
+  const overlay = parse(readFileSync(resolve(ROOT, 'docker-compose.auth-token.yaml'), 'utf8'))
+  const appReads = variablesTheAppReads()
+
+  it('validates, and gives the app the token as a secret file, as the password is given', () => {
+    const overlayApp = overlay.services['ctera-app']
+
+    expect(validateCompose(overlay)).toEqual([])
+    expect(Object.keys(overlay.services)).toEqual(['ctera-app'])
+    expect(overlay.secrets).toEqual({ auth_token: { file: './auth_token.txt' } })
+    expect(overlayApp.secrets).toEqual(['auth_token'])
+    expect(overlayApp.environment).toEqual({ AUTH_TOKEN_FILE: '/run/secrets/auth_token' })
+    expect(Object.keys(overlayApp.environment).filter((name) => !appReads.has(name))).toEqual([])
+  })
+
+  it('leaves the base stack as it was: no token unless the overlay is given', () => {
+    expect(app.environment.AUTH_TOKEN_FILE).toBeUndefined()
+    expect(compose.secrets.auth_token).toBeUndefined()
   })
 })

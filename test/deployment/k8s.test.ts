@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   PrometheusRule,
@@ -54,7 +55,7 @@ interface Kustomization {
   namespace?: string
   images?: Array<{ name: string; newName?: string; newTag?: string }>
   secretGenerator?: Array<{ name: string; files: string[] }>
-  patches?: Array<{ path: string }>
+  patches?: Array<{ path: string; target?: { kind: string; name: string } }>
   labels?: Array<{ pairs: Record<string, string> }>
 }
 
@@ -78,14 +79,19 @@ function merge(base: unknown, patch: unknown): unknown {
   return patch
 }
 
-/** What `kustomize build DIR` gives for these files (resources, components, patches, images, namespace, labels, secrets). */
-function build(dir: string): Manifest[] {
+/**
+ * What `kustomize build DIR` gives for these files (resources, components, patches, images, namespace,
+ * labels, secrets). A component works on what was built before it: its patches reach the base's manifests.
+ */
+function build(dir: string, builtBefore: Manifest[] = []): Manifest[] {
   const kustomization = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Kustomization
-  let manifests: Manifest[] = []
-  for (const resource of [...(kustomization.resources ?? []), ...(kustomization.components ?? [])]) {
-    const path = join(dir, resource)
+  let manifests: Manifest[] = builtBefore
+  for (const resource of kustomization.resources ?? []) {
+    const path = resolve(dir, resource)
     manifests.push(...(resource.endsWith('.yaml') ? readYaml(path) : build(path)))
   }
+  for (const component of kustomization.components ?? [])
+    manifests = build(resolve(dir, component), manifests)
   for (const generator of kustomization.secretGenerator ?? []) {
     const data = Object.fromEntries(
       generator.files.map((file) => [file.split('=')[0], Buffer.from('placeholder').toString('base64')]),
@@ -238,6 +244,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       runAsUser: 1000,
       seccompProfile: { type: 'RuntimeDefault' },
     })
+    // Kubernetes writes Secret files as root; with mode 0440 only fsGroup lets the app's group read them.
+    expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup)
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -273,6 +281,53 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
     expect(pushed).toBe('ctera-app')
     expect(deployed).toMatch(new RegExp(`^docker\\.io/[a-z0-9-]+/${pushed}:[\\w.-]+$`))
+  })
+
+  it('with the auth-token component, reads the token from its Secret and gives Prometheus the same one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctera-k8s-auth-'))
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      JSON.stringify({
+        resources: [join(K8S, 'overlays/production')],
+        components: [join(K8S, 'components/auth-token')],
+        secretGenerator: [{ name: 'ctera-app-auth', files: ['auth_token=auth_token.txt'] }],
+      }),
+    )
+    const withToken = build(dir)
+    rmSync(dir, { recursive: true, force: true })
+    const deploymentOf = (manifests: Manifest[]) =>
+      (manifests.find((manifest) => manifest.kind === 'Deployment') as unknown as typeof deployment).spec
+        .template.spec
+    const tokenPod = deploymentOf(withToken)
+    const tokenContainer = tokenPod.containers[0]
+    const tokenFile = tokenContainer?.env.find((variable) => variable.name === 'AUTH_TOKEN_FILE')?.value
+    const volume = tokenPod.volumes.find((candidate) => candidate.name === 'auth-token') as unknown as {
+      secret: { secretName: string; items: Array<{ key: string; path: string }> }
+    }
+    const mount = tokenContainer?.volumeMounts.find((candidate) => candidate.name === 'auth-token')
+    const monitor = withToken.find((manifest) => manifest.kind === 'ServiceMonitor') as unknown as {
+      spec: {
+        endpoints: Array<{ path: string; authorization: { credentials: { name: string; key: string } } }>
+      }
+    }
+
+    for (const manifest of withToken) expect(() => validate(manifest), manifest.kind).not.toThrow()
+    expect(tokenFile).toBe(`${mount?.mountPath}/${volume.secret.items[0]?.path}`)
+    expect(
+      withToken.filter((manifest) => manifest.kind === 'Secret').map((secret) => secret.metadata.name),
+    ).toContain(volume.secret.secretName)
+    expect(monitor.spec.endpoints).toEqual([
+      expect.objectContaining({
+        path: '/metrics',
+        authorization: {
+          type: 'Bearer',
+          credentials: { name: volume.secret.secretName, key: volume.secret.items[0]?.key },
+        },
+      }),
+    ])
+    // The password stays mounted, and without the component nothing asks for a token.
+    expect(tokenContainer?.env.map((variable) => variable.name)).toContain('DB_PASSWORD_FILE')
+    expect(JSON.stringify(production)).not.toContain('AUTH_TOKEN_FILE')
   })
 
   it('scrapes /metrics on the http port with the optional ServiceMonitor', () => {

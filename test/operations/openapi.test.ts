@@ -10,7 +10,10 @@ let down: RunningService
 // HEALTH_DETAILS adds the version, the failure reason and the history to health+json.
 let detailedUp: RunningService
 let detailedDown: RunningService
-type Operation = { operationId?: string; responses: Record<string, unknown> }
+// AUTH_TOKEN_FILE: the routes beyond the seed answer 401 without the token.
+let guarded: RunningService
+const TOKEN = 'openapi-contract-token-0123456789'
+type Operation = { operationId?: string; responses: Record<string, unknown>; security?: unknown }
 let document: {
   servers: Array<{ url: string }>
   paths: Record<string, Record<string, Operation>>
@@ -22,28 +25,29 @@ beforeAll(async () => {
   down = await startService({ ...postgres.app, port: await findFreePort() })
   detailedUp = await startService(postgres.app, { healthDetails: true })
   detailedDown = await startService({ ...postgres.app, port: await findFreePort() }, { healthDetails: true })
-  for (const service of [up, down, detailedUp, detailedDown]) await service.monitor.check()
+  guarded = await startService(postgres.app, { authToken: TOKEN })
+  for (const service of [up, down, detailedUp, detailedDown, guarded]) await service.monitor.check()
   document = await (await fetch(`${up.url}/openapi.json`)).json()
 })
 afterAll(async () => {
-  for (const service of [up, down, detailedUp, detailedDown]) await service?.close()
+  for (const service of [up, down, detailedUp, detailedDown, guarded]) await service?.close()
 })
 
 const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE']
 const UNKNOWN_PATHS = ['/nope', '/health/', '/HEALTH', '/graphql/x', '/openapi.yaml']
 
 /** Every method on every described path, and the header variants that change an answer. */
-async function everyAnswer(base: string): Promise<LiveAnswer[]> {
+async function everyAnswer(base: string, extra: Record<string, string> = {}): Promise<LiveAnswer[]> {
   const requests: Array<[string, string, Record<string, string>]> = []
   for (const path of Object.keys(document.paths))
     for (const method of METHODS) {
-      requests.push([method, path, {}])
-      requests.push([method, path, { 'accept-encoding': 'gzip', 'x-request-id': 'contract-check' }])
+      requests.push([method, path, extra])
+      requests.push([method, path, { ...extra, 'accept-encoding': 'gzip', 'x-request-id': 'contract-check' }])
     }
   for (const accept of ['application/health+json', 'application/health+json;q=0.9, application/json'])
     for (const method of ['GET', 'HEAD'])
-      requests.push([method, '/health', { accept, 'accept-encoding': 'gzip' }])
-  for (const path of UNKNOWN_PATHS) for (const method of ['GET', 'POST']) requests.push([method, path, {}])
+      requests.push([method, '/health', { ...extra, accept, 'accept-encoding': 'gzip' }])
+  for (const path of UNKNOWN_PATHS) for (const method of ['GET', 'POST']) requests.push([method, path, extra])
   const answers: LiveAnswer[] = []
   for (const [method, path, headers] of requests) answers.push(await send(base, method, path, headers))
   return answers
@@ -68,8 +72,23 @@ describe('GET /openapi.json', () => {
       expect(Object.keys(item).sort(), path).toEqual(
         ['delete', 'get', 'head', 'options', 'patch', 'post', 'put', 'trace'].sort(),
       )
-      expect(Object.keys(item.post?.responses ?? {}), path).toEqual(['405'])
+      // 401 too where the bearer token guards every method (when the service has one).
+      const refused = item.post?.security ? ['401', '405'] : ['405']
+      expect(Object.keys(item.post?.responses ?? {}), path).toEqual(refused)
     }
+  })
+
+  it('names the routes that may need the bearer token: all but the seed\u2019s and the probes', () => {
+    const guarded = Object.entries(document.paths)
+      .filter(([, item]) => item.get?.security)
+      .map(([path]) => path)
+
+    expect(guarded.sort()).toEqual(['/health', '/healthz', '/metrics', '/openapi.json'])
+    expect(document.paths['/health']?.get?.security).toEqual([{}, { bearerToken: [] }])
+    expect(document.paths['/health']?.post?.security).toBeUndefined()
+    expect(document.components.securitySchemes).toEqual({
+      bearerToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    })
   })
 
   it('names every operation (unique operationIds) and its server', () => {
@@ -110,6 +129,32 @@ describe('GET /openapi.json', () => {
     expect(answers.some((answer) => answer.headers['retry-after'] === '5')).toBe(true)
     expect(answers.filter((answer) => /^\{"status".*"history"/.test(answer.body))).toHaveLength(4)
     expect(answers.length).toBeGreaterThan(250)
+  })
+
+  it('with a bearer token set, every answer matches it too: without the token, with a wrong one, with it', async () => {
+    const violations = createContractChecker(document)
+
+    const without = await everyAnswer(guarded.url)
+    const wrong = await everyAnswer(guarded.url, { authorization: 'Bearer not-the-token-0123456789' })
+    const right = await everyAnswer(guarded.url, { authorization: `Bearer ${TOKEN}` })
+
+    expect([...without, ...wrong, ...right].flatMap(violations)).toEqual([])
+    const refused = (answers: LiveAnswer[]) =>
+      new Set(
+        answers.filter((answer) => answer.status === 401).map((answer) => `${answer.method} ${answer.path}`),
+      )
+    for (const kind of ['GET /metrics', 'HEAD /healthz', 'POST /openapi.json', 'GET /health', 'GET /nope'])
+      expect(refused(without), kind).toContain(kind)
+    expect(refused(wrong)).toEqual(refused(without))
+    expect(refused(right).size).toBe(0)
+    for (const open of [
+      'GET /livez',
+      'GET /readyz',
+      'GET /number_of_tables',
+      'OPTIONS /metrics',
+      'POST /health',
+    ])
+      expect(refused(without), open).not.toContain(open)
   })
 
   it('is cacheable: a weak ETag shared by the plain and gzipped bytes, 304 on If-None-Match, no body', async () => {

@@ -48,6 +48,7 @@ const CONTRACT_HEADERS = [
   'allow',
   'etag',
   'content-encoding',
+  'www-authenticate',
 ]
 
 type Json = Record<string, unknown>
@@ -61,7 +62,7 @@ interface ResponseSpec {
  * the status must be described, every required header present and every header's value valid, no
  * header of the contract sent undescribed, the media type described and the body valid against its
  * schema (no body for HEAD, 304 and answers described without content). An undescribed path must get
- * components.responses.NotFound.
+ * components.responses.NotFound (or Unauthorized).
  */
 export function createContractChecker(document: Json) {
   const ajv = new Ajv2020({ strict: false, allErrors: true })
@@ -93,10 +94,12 @@ export function createContractChecker(document: Json) {
     const pathItem = paths[answer.path.split('?')[0] ?? '']
     let spec: ResponseSpec
     if (!pathItem) {
-      if (answer.status !== 404) return [`${where}: an undescribed path answered other than 404`]
-      const notFound = (document.components as { responses?: Json } | undefined)?.responses?.NotFound
-      if (!notFound) return [`${where}: components.responses.NotFound is not described`]
-      spec = resolve(notFound) as ResponseSpec
+      // 401 when the service has a bearer token and the request did not carry it.
+      const name = { 404: 'NotFound', 401: 'Unauthorized' }[answer.status]
+      if (!name) return [`${where}: an undescribed path answered other than 404 (or 401)`]
+      const described = (document.components as { responses?: Json } | undefined)?.responses?.[name]
+      if (!described) return [`${where}: components.responses.${name} is not described`]
+      spec = resolve(described) as ResponseSpec
     } else {
       const operation = pathItem[answer.method.toLowerCase()]
       if (!operation) return [`${where}: the method is not described for this path`]

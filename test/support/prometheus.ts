@@ -19,23 +19,30 @@ export interface RunningPrometheus {
   /** An instant query through the HTTP API; throws with Prometheus's message when it refuses the query. */
   query(promql: string): Promise<PrometheusSample[]>
   alerts(): Promise<PrometheusAlert[]>
+  /** Each target's job, health and last scrape error, as the targets API tells them. */
+  targets(): Promise<Array<{ job: string; health: string; lastError: string }>>
   stop(): Promise<void>
 }
 
 /**
  * A real Prometheus server (Debian package `prometheus`, as .ci/run installs it) on 127.0.0.1, scraping
  * `targets` (host:port) every second as job `job` and evaluating `ruleFiles` every second.
+ * `moreScrapeConfigs` are added to prometheus.yml's scrape_configs as they are.
  */
 export async function startPrometheus(options: {
   job: string
   targets: string[]
   ruleFiles: string[]
+  moreScrapeConfigs?: Array<Record<string, unknown>>
 }): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'ctera-test-prometheus-'))
   const config = {
     global: { scrape_interval: '1s', evaluation_interval: '1s' },
     rule_files: options.ruleFiles,
-    scrape_configs: [{ job_name: options.job, static_configs: [{ targets: options.targets }] }],
+    scrape_configs: [
+      { job_name: options.job, static_configs: [{ targets: options.targets }] },
+      ...(options.moreScrapeConfigs ?? []),
+    ],
   }
   await writeFile(join(dir, 'prometheus.yml'), stringify(config))
   const address = `127.0.0.1:${await findFreePort()}`
@@ -106,6 +113,16 @@ export async function startPrometheus(options: {
     query: async (promql) =>
       (await api<{ result: PrometheusSample[] }>(`/api/v1/query?query=${encodeURIComponent(promql)}`)).result,
     alerts: async () => (await api<{ alerts: PrometheusAlert[] }>('/api/v1/alerts')).alerts,
+    targets: async () =>
+      (
+        await api<{
+          activeTargets: Array<{ labels: Record<string, string>; health: string; lastError: string }>
+        }>('/api/v1/targets')
+      ).activeTargets.map((target) => ({
+        job: target.labels.job ?? '',
+        health: target.health,
+        lastError: target.lastError,
+      })),
     stop,
   }
 }

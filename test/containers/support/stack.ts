@@ -56,16 +56,40 @@ export interface Stack {
   logs(service: string): Promise<string>
 }
 
-/** A compose project of docker-compose.yaml with the documented override, and a unique name. */
-export async function createStack(secretsDir: string): Promise<Stack> {
+/**
+ * A compose project of docker-compose.yaml with the documented override, and a unique name. `overlays`
+ * (files of the checkout, such as docker-compose.auth-token.yaml) are given after it, their secrets read
+ * from `secretsDir` too; `image` names the app's image instead of ctera-app.
+ */
+export async function createStack(
+  secretsDir: string,
+  options: { overlays?: string[]; image?: string } = {},
+): Promise<Stack> {
   const { command, prefix } = await findCompose()
   const project = `${PROJECT_PREFIX}${process.pid}-${randomBytes(3).toString('hex')}`
   const port = await findFreePort()
   const file = join(secretsDir, 'docker-compose.yaml')
-  writeFileSync(file, stringify(overrideComposeFile(readComposeFile(), { port, secretsDir })))
+  const main = overrideComposeFile(readComposeFile(), { port, secretsDir })
+  if (options.image && main.services[APP]) main.services[APP].image = options.image
+  writeFileSync(file, stringify(main))
+  const files = [file]
+  for (const overlay of options.overlays ?? []) {
+    const copy = readComposeFile(join(ROOT, overlay))
+    for (const secret of Object.values(copy.secrets ?? {}))
+      secret.file = join(secretsDir, basename(secret.file))
+    files.push(join(secretsDir, overlay))
+    writeFileSync(join(secretsDir, overlay), stringify(copy))
+  }
   // --project-directory: `build: .`, the init scripts' bind mount and every relative path resolve
   // against the checkout, as they do for the original file.
-  const base = [...prefix, '-p', project, '-f', file, '--project-directory', ROOT]
+  const base = [
+    ...prefix,
+    '-p',
+    project,
+    ...files.flatMap((name) => ['-f', name]),
+    '--project-directory',
+    ROOT,
+  ]
 
   const compose = (args: string[], timeoutMs = 300_000) =>
     runOrThrow(command, [...base, ...args], { cwd: ROOT, timeoutMs })
