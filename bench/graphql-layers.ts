@@ -76,7 +76,7 @@ function serviceLikeOptions(
 ): YogaServerOptions<Record<string, never>, Context> {
   const logger = createLogger('info', { write: () => {} })
   const logUnexpected = createErrorLog(logger)
-  const metrics = createMetrics(db, monitor)
+  const metrics = createMetrics(db, monitor, { showVersions: false })
   const without = new Set(changes.without ?? [])
   const report = {
     propagateOnRejection: false,
@@ -194,7 +194,7 @@ export const VARIANTS: Variant[] = [
       const yoga = createGraphqlServer({
         config: loadConfig({ NODE_ENV: 'production' }),
         context: () => ({ db, monitor, containerName: 'bench', showDetails: false }),
-        registry: createMetrics(db, monitor).registry,
+        registry: createMetrics(db, monitor, { showVersions: false }).registry,
         logger,
         logUnexpected: createErrorLog(logger),
       })

@@ -27,9 +27,15 @@ export interface KnownRequest {
  * The service's Prometheus metrics, in a registry of its own (no global state, one per app). Every
  * label value comes from a fixed set, so no client can grow the number of series.
  */
-export function createMetrics(db: Database, monitor: HealthMonitor): Metrics {
+export function createMetrics(
+  db: Database,
+  monitor: HealthMonitor,
+  { showVersions }: { showVersions: boolean },
+): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  // Versions tell an attacker which flaws to try: Node's only with HEALTH_DETAILS, as for health+json.
+  if (!showVersions) registry.removeSingleMetric('nodejs_version_info')
   // prom-client names these gauges with a counter's `_total` suffix (promtool rejects that); the same
   // numbers stay available per type as nodejs_active_handles, nodejs_active_requests, nodejs_active_resources.
   for (const misnamed of [

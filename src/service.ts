@@ -73,7 +73,7 @@ export function buildService(
     logger,
   )
   const lifecycle = new Lifecycle()
-  const metrics = createMetrics(db, monitor)
+  const metrics = createMetrics(db, monitor, { showVersions: config.healthDetails })
   const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version, graphqlFastPath })
   return { db, monitor, lifecycle, metrics, app }
 }

@@ -48,6 +48,14 @@ describe('start-up errors: one line naming the variable and its fix, exit code 1
       { DATABASE_URL: 'http://ctera:hunter2@db/x' },
       'DATABASE_URL: not a valid postgres:// or postgresql:// URL',
     ],
+    [
+      {
+        DATABASE_URL: 'postgresql://ctera:hunter2@db/x?sslmode=disable',
+        DB_SSLMODE: 'verify-full',
+        DB_SSLROOTCERT: '/run/secrets/ca.pem',
+      },
+      "ctera-app: invalid configuration: DB_SSLMODE=verify-full and DATABASE_URL's sslmode=disable disagree; set the mode in one place, or the same in both",
+    ],
   ])('%j', async (bad, expected) => {
     const service = spawnService(externalEnv(bad))
     const code = await service.exited

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { withClient } from './support/postgres.js'
 import { CONTAINER_NAME, type RunningService, startService } from './support/service.js'
@@ -82,6 +83,21 @@ describe('routing', () => {
     },
   )
 
+  it('spells the Allow header one way (allow) on every route that sends it', async () => {
+    const requests = [
+      'OPTIONS /health',
+      'DELETE /number_of_tables',
+      'OPTIONS /graphql',
+      'PUT /graphql',
+      'POST /graphiql/graphiql.css',
+      'CONNECT 127.0.0.1:1',
+    ]
+
+    const names = await Promise.all(requests.map((line) => allowHeaderNames(line)))
+
+    expect(names).toEqual(requests.map(() => ['allow']))
+  })
+
   it.each(['/', '/wrong_route', '/health/', '/HEALTH', '/number_of_tables/x', '/graphiql'])(
     'answers an unknown path (%s) with a JSON 404',
     async (path) => {
@@ -118,3 +134,25 @@ describe('secrets', () => {
     expect(everything).not.toContain(postgres.app.password)
   })
 })
+
+/** The raw names of the header lines that spell allow in any case, as they come over the socket. */
+function allowHeaderNames(requestLine: string): Promise<string[]> {
+  const { hostname, port } = new URL(service.url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.end(
+        `${requestLine} HTTP/1.1\r\nHost: ${hostname}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`,
+      )
+    })
+    let answer = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+    })
+    socket.on('error', reject)
+    socket.on('close', () => {
+      const head = answer.split('\r\n\r\n')[0] ?? ''
+      resolve(head.split('\r\n').flatMap((line) => (/^allow:/i.test(line) ? [line.slice(0, 5)] : [])))
+    })
+  })
+}

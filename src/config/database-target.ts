@@ -1,6 +1,9 @@
 import { parse as parseConnectionString } from 'pg-connection-string'
-import { ConfigError, type Env, readChoice, readInteger, readString } from './readers.js'
-import { readPassword, readPemFile } from './secret-files.js'
+import { type DatabaseTls, readDatabaseTls, splitTlsParameters } from './database-tls.js'
+import { ConfigError, type Env, readInteger, readString } from './readers.js'
+import { readPassword } from './secret-files.js'
+
+export { type DatabaseTls, SSL_MODES, type SslMode } from './database-tls.js'
 
 /** Where a PostgreSQL server is and who we are there. */
 export interface ConnectionSettings {
@@ -9,19 +12,11 @@ export interface ConnectionSettings {
   user: string
   database: string
   password?: string
+  /** DB_PASSWORD_FILE: read again for each new connection, so that a rotated password needs no restart. */
+  passwordFile?: string
   /** Set when the connection came from DATABASE_URL; it may carry the password, so never log it. */
   connectionString?: string
   tls?: DatabaseTls
-}
-
-/** DB_SSLMODE, as libpq names the modes that node-postgres can honour. */
-export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const
-export type SslMode = (typeof SSL_MODES)[number]
-
-export interface DatabaseTls {
-  mode: Exclude<SslMode, 'disable'>
-  /** PEM of the CA that signed the server's certificate (DB_SSLROOTCERT); with `require` too, it is checked (as libpq does). */
-  ca?: string
 }
 
 /** How the service reaches PostgreSQL: an external server, or the embedded one started for local use. */
@@ -34,7 +29,11 @@ const DB_PART_NAMES = ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_NAME', 'DB_PASSWORD'
 /** DATABASE_URL, else the DB_* parts, else (nothing set) the embedded PostgreSQL in EMBEDDED_DB_DIR. */
 export function readDatabaseTarget(env: Env): DatabaseTarget {
   const url = readString(env, 'DATABASE_URL')
-  if (url !== undefined) return { ...readDatabaseUrl(url), tls: readDatabaseTls(env) }
+  if (url !== undefined) {
+    // node-postgres would let the URL's TLS parameters win over ours: they are read here, and removed.
+    const split = splitTlsParameters(url)
+    return { ...readDatabaseUrl(split.url), tls: readDatabaseTls(env, split.tls) }
+  }
 
   const setParts = DB_PART_NAMES.filter((name) => readString(env, name) !== undefined)
   if (setParts.length === 0) {
@@ -53,22 +52,9 @@ export function readDatabaseTarget(env: Env): DatabaseTarget {
     user: readString(env, 'DB_USER') ?? 'postgres',
     database: readString(env, 'DB_NAME') ?? 'postgres',
     password: readPassword(env),
-    tls: readDatabaseTls(env),
+    passwordFile: readString(env, 'DB_PASSWORD_FILE'),
+    tls: readDatabaseTls(env, {}),
   }
-}
-
-function readDatabaseTls(env: Env): DatabaseTls | undefined {
-  const mode = readChoice(env, 'DB_SSLMODE', SSL_MODES, 'disable')
-  const caFile = readString(env, 'DB_SSLROOTCERT')
-  if (mode === 'disable') {
-    if (caFile)
-      throw new ConfigError('DB_SSLROOTCERT: set, but DB_SSLMODE is disable; set DB_SSLMODE=verify-full')
-    return undefined
-  }
-  if ((mode === 'verify-ca' || mode === 'verify-full') && !caFile) {
-    throw new ConfigError(`DB_SSLROOTCERT: required with DB_SSLMODE=${mode} (the CA certificate, PEM)`)
-  }
-  return { mode, ca: caFile ? readPemFile('DB_SSLROOTCERT', caFile) : undefined }
 }
 
 function readDatabaseUrl(url: string): { kind: 'external' } & ConnectionSettings {

@@ -174,7 +174,8 @@ export const SETTINGS = {
         name: 'DATABASE_URL',
         default: '',
         values: 'a postgres:// URL',
-        meaning: '`postgres://user:password@host:5432/db`. Wins over the `DB_*` variables.',
+        meaning:
+          '`postgres://user:password@host:5432/db`. Wins over the `DB_*` variables. Its `sslmode`, `ssl` and `sslrootcert` must agree with `DB_SSLMODE` and `DB_SSLROOTCERT` ([every combination](security.md#tls-to-postgresql-every-combination)).',
       },
       {
         name: 'DB_HOST',
@@ -190,7 +191,7 @@ export const SETTINGS = {
         default: '',
         values: 'a file',
         meaning:
-          'File holding the password (a Docker secret: `/run/secrets/db_password`); one trailing newline is trimmed.',
+          'File holding the password (a Docker secret: `/run/secrets/db_password`); one trailing newline is trimmed. Read again for each new connection: a rotated password needs no restart ([rotating](operations.md#rotating-the-database-password)).',
       },
       {
         name: 'DB_PASSWORD',
@@ -208,9 +209,15 @@ export const SETTINGS = {
       {
         name: 'DB_SSLROOTCERT',
         default: '',
-        values: 'a PEM file',
+        values: 'a PEM file, or system',
         meaning:
-          'The CA certificate for `verify-ca` and `verify-full`; with `require`, it makes `require` check the CA too.',
+          'The CA certificate for `verify-ca` and `verify-full`; with `require`, it makes `require` check the CA too. `system`: the system\u2019s trusted CAs (with `verify-full` only).',
+      },
+      {
+        name: 'PGSSLMODE',
+        default: '',
+        values: 'none',
+        meaning: 'Refused if set: node-postgres would read it as a third TLS setting. Use `DB_SSLMODE`.',
       },
       {
         name: 'EMBEDDED_DB_DIR',
@@ -225,16 +232,22 @@ export const SETTINGS = {
     2000,
     100,
     600_000,
-    'Connecting (TCP, TLS, authentication) must finish within this.',
+    'Connecting (TCP, TLS, authentication) must finish within this; a query waits this long at most for a free connection (`DB_QUERY_TIMEOUT_MS` if shorter; then `DATABASE_BUSY`).',
   ),
   queryTimeoutMs: integer(
     'DB_QUERY_TIMEOUT_MS',
     5000,
     100,
     600_000,
-    'Queries are cancelled after this (server `statement_timeout` and client timeout).',
+    'Queries are cancelled by the server after this (`statement_timeout`: `DATABASE_BUSY`); the client gives up 1 s later if the server says nothing (`DATABASE_UNAVAILABLE`).',
   ),
-  poolMax: integer('DB_POOL_MAX', 10, 1, 1000, 'Most connections the pool opens.'),
+  poolMax: integer(
+    'DB_POOL_MAX',
+    10,
+    1,
+    1000,
+    'Most connections the query pool opens. GraphQL\u2019s insight queries may hold all but one; the last stays for the seed\u2019s count ([a busy database](operations.md#a-busy-database)).',
+  ),
   healthTimeoutMs: integer(
     'HEALTH_TIMEOUT_MS',
     2000,

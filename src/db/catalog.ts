@@ -1,4 +1,5 @@
 import type pg from 'pg'
+import type { ConnectionShare } from './connection-share.js'
 import type { DatabaseOverview, TableKind, TablePage, TablePageRequest } from './database.js'
 import { queryRows } from './query.js'
 
@@ -40,11 +41,11 @@ const TABLES = `
 
 const KINDS: Record<string, TableKind> = { r: 'TABLE', p: 'PARTITIONED_TABLE', v: 'VIEW', f: 'FOREIGN_TABLE' }
 
-/** Overview and table pages, from read-only catalog queries. */
-export function createCatalogQueries(pool: pg.Pool) {
+/** Overview and table pages, from read-only catalog queries, within GraphQL's share of the pool. */
+export function createCatalogQueries(pool: pg.Pool, share: ConnectionShare) {
   return {
     async overview(): Promise<DatabaseOverview> {
-      const [row] = await queryRows(pool, OVERVIEW)
+      const [row] = await share.run(() => queryRows(pool, OVERVIEW))
       if (!row) throw new Error('the overview query returned no row')
       return {
         name: row.name,
@@ -58,13 +59,15 @@ export function createCatalogQueries(pool: pg.Pool) {
 
     async tables(request: TablePageRequest): Promise<TablePage> {
       // One row more than asked tells whether there is a next page.
-      const rows = await queryRows(pool, TABLES, [
-        request.schema ?? null,
-        request.includeSystem,
-        request.after?.schema ?? null,
-        request.after?.name ?? null,
-        request.first + 1,
-      ])
+      const rows = await share.run(() =>
+        queryRows(pool, TABLES, [
+          request.schema ?? null,
+          request.includeSystem,
+          request.after?.schema ?? null,
+          request.after?.name ?? null,
+          request.first + 1,
+        ]),
+      )
       return {
         tables: rows.slice(0, request.first).map((row) => ({
           schema: row.schema,

@@ -24,6 +24,37 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/**
+ * Why the database answered but could not take this query now. The server is up (the health check has
+ * its own connection), so this is "busy, ask again", never an outage.
+ */
+export type BusyReason = 'connection wait timeout' | 'queue full' | 'statement timeout'
+
+/** The database is up but busy; callers report it (503, DATABASE_BUSY, Retry-After) rather than "unavailable". */
+export class DatabaseBusyError extends Error {
+  override name = 'DatabaseBusyError'
+  constructor(readonly reason: BusyReason) {
+    super(`database busy: ${reason}`)
+  }
+}
+
+/** pg-pool's words when every connection stayed in use for connectionTimeoutMillis (no connection was tried). */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
+
+/**
+ * Busy rather than unavailable: pg-pool waited in vain for one of its own connections, or the server itself
+ * cancelled the query at statement_timeout (it answered, so it is up). Undefined for anything else.
+ */
+export function busyReason(error: unknown): BusyReason | undefined {
+  if (error instanceof DatabaseBusyError) return error.reason
+  if (!(error instanceof Error)) return undefined
+  if (error.message === POOL_WAIT_TIMEOUT) return 'connection wait timeout'
+  // 57014 is also an operator's pg_cancel_backend(); only the timeout's own message means "busy".
+  const code = (error as { code?: unknown }).code
+  if (code === '57014' && /statement timeout/i.test(error.message)) return 'statement timeout'
+  return undefined
+}
+
 const BY_CODE: Record<string, FailureReason> = {
   ECONNREFUSED: 'connection refused',
   ETIMEDOUT: 'timeout',

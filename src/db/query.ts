@@ -1,11 +1,19 @@
 import type pg from 'pg'
 import { inDatabaseSpan } from '../telemetry/spans.js'
-import { classifyConnectFailure, classifyFailure, DatabaseUnavailableError, isUnavailable } from './errors.js'
+import {
+  busyReason,
+  classifyConnectFailure,
+  classifyFailure,
+  DatabaseBusyError,
+  DatabaseUnavailableError,
+  isUnavailable,
+} from './errors.js'
 
 /**
  * A connection from the pool for `work`, released afterwards (and discarded if the work failed). A
  * connection that cannot be had is a DatabaseUnavailableError whatever the server said, with a fixed
- * reason: a revoked CONNECT privilege is as much an outage to us as a refused socket.
+ * reason: a revoked CONNECT privilege is as much an outage to us as a refused socket. Waiting in vain for
+ * one of the pool's own connections (all in use) is a DatabaseBusyError instead: nothing was tried.
  */
 export async function withConnection<T>(
   pool: pg.Pool,
@@ -15,7 +23,8 @@ export async function withConnection<T>(
   try {
     client = await pool.connect()
   } catch (error) {
-    throw new DatabaseUnavailableError(classifyConnectFailure(error))
+    const busy = busyReason(error)
+    throw busy ? new DatabaseBusyError(busy) : new DatabaseUnavailableError(classifyConnectFailure(error))
   }
   // As pool.query() does, listen for the connection's 'error' while the client is out of the pool: a server
   // that ends the session between two queries (57P01 when it shuts down) emits it with no query to fail,
@@ -40,7 +49,8 @@ export async function withConnection<T>(
 
 /**
  * The rows of one query. "Cannot reach or use the server" becomes a DatabaseUnavailableError with a
- * fixed reason; any other failure is unexpected and rethrown as is.
+ * fixed reason, "the server cancelled it at statement_timeout" a DatabaseBusyError; any other failure is
+ * unexpected and rethrown as is.
  */
 export async function queryRows<R extends pg.QueryResultRow>(
   pool: pg.Pool,
@@ -51,6 +61,8 @@ export async function queryRows<R extends pg.QueryResultRow>(
     return (await withConnection(pool, (client) => inDatabaseSpan(text, () => client.query<R>(text, values))))
       .rows
   } catch (error) {
+    const busy = busyReason(error)
+    if (busy) throw new DatabaseBusyError(busy)
     if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
     throw error
   }

@@ -5,7 +5,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth'
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives'
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens'
 import {
-  type GraphQLError,
+  GraphQLError,
   NoSchemaIntrospectionCustomRule,
   type ValidationContext,
   type ValidationRule,
@@ -38,9 +38,15 @@ export interface GraphqlLimitOptions {
 export function graphqlLimits(options: GraphqlLimitOptions): Plugin[] {
   // As validation rules that report (armor's default is to throw), so that a refusal is a validation
   // error like any other: 400 for graphql-response+json clients, and counted under phase="validate".
+  // Armor prefixes its messages with "Syntax Error: ", but these documents parsed: the prefix is dropped.
   const report = {
     propagateOnRejection: false,
-    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError) =>
+        context?.reportError(
+          new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { nodes: error.nodes }),
+        ),
+    ],
   }
   const rules: ValidationRule[] = [
     maxDepthRule({

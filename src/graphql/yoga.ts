@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js'
 import type { Context } from '../schema/builder.js'
 import { schema } from '../schema/index.js'
 import { useGraphqlTracing } from '../telemetry/graphql-spans.js'
+import { useLowerCaseAllow } from './allow-header.js'
 import { useBadRequests } from './bad-requests.js'
 import { corsOptions, useVaryOrigin } from './cors.js'
 import { graphqlLimits } from './limits.js'
@@ -97,6 +98,7 @@ export function createGraphqlServer({
         logUnexpected(error, {}, 'unexpected error in a multipart subscription stream'),
       ),
       useRefuseSingleConnectionMode(),
+      useLowerCaseAllow(),
     ],
   })
 }

@@ -51,7 +51,7 @@ export function createHttpServer(options: ServerOptions, handler: http.RequestLi
   // Node drops a CONNECT request without a word unless someone listens; this is not a proxy.
   server.on('connect', (_req, socket) => {
     socket.end(
-      'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
     )
   })
   return server

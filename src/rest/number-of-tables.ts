@@ -1,7 +1,7 @@
 import { type GraphQLSchema, parse } from 'graphql'
 import { internalError, type RestResponse } from '../http/respond.js'
 import type { Context } from '../schema/builder.js'
-import { DATABASE_UNAVAILABLE } from '../schema/errors.js'
+import { DATABASE_BUSY, DATABASE_UNAVAILABLE } from '../schema/errors.js'
 import { errorCode, runOperation } from './run-operation.js'
 
 const NUMBER_OF_TABLES = parse('query RestNumberOfTables { numberOfTables }')
@@ -13,12 +13,14 @@ export async function getNumberOfTables(schema: GraphQLSchema, context: Context)
     return { status: 200, body: { number_of_tables: String(result.data.numberOfTables) } }
   }
   const [error] = result.errors ?? []
-  if (errorCode(result) === DATABASE_UNAVAILABLE) {
-    // The GraphQL error's message and reason are fixed texts: the REST body repeats them.
+  const code = errorCode(result)
+  if (code === DATABASE_UNAVAILABLE || code === DATABASE_BUSY) {
+    // The GraphQL error's message and reason are fixed texts: the REST body repeats them. A busy
+    // database frees up within a query timeout; an unavailable one takes longer to come back.
     return {
       status: 503,
-      body: { error: error?.message, code: DATABASE_UNAVAILABLE, reason: error?.extensions?.reason },
-      headers: { 'retry-after': '5' },
+      body: { error: error?.message, code, reason: error?.extensions?.reason },
+      headers: { 'retry-after': code === DATABASE_BUSY ? '1' : '5' },
     }
   }
   return { ...internalError, error: error?.originalError ?? error }

@@ -212,7 +212,9 @@ export const openApiDocument = {
       answers: {
         '200': { description: 'The count', headers: headers(), content: json('NumberOfTables') },
         '503': {
-          description: 'The database is unavailable',
+          description:
+            'The database is unavailable (DATABASE_UNAVAILABLE, Retry-After: 5), or up but busy: every ' +
+            'connection in use, or the query hit its timeout (DATABASE_BUSY, Retry-After: 1)',
           headers: headers({ 'Retry-After': ref('headers', 'RetryAfter') }),
           content: json('Error'),
         },
@@ -414,6 +416,7 @@ export const openApiDocument = {
           code: {
             enum: [
               'DATABASE_UNAVAILABLE',
+              'DATABASE_BUSY',
               'NOT_FOUND',
               'METHOD_NOT_ALLOWED',
               'UNAUTHORIZED',

@@ -111,7 +111,8 @@ builder.queryField('database', (t) =>
     // Nullable, like every field that needs the database, so that its failure keeps the rest of the answer.
     nullable: true,
     description:
-      'The database itself. null, with an error of extensions.code DATABASE_UNAVAILABLE, when it cannot be reached.',
+      'The database itself. null, with an error of extensions.code DATABASE_UNAVAILABLE when it cannot be ' +
+      'reached, or DATABASE_BUSY when it is up but busy (retry).',
     resolve: (_root, _args, ctx) => whenDatabaseAvailable(() => ctx.db.overview()),
   }),
 )

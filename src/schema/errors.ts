@@ -1,12 +1,14 @@
 import { GraphQLError } from 'graphql'
-import { DatabaseUnavailableError } from '../db/errors.js'
+import { DatabaseBusyError, DatabaseUnavailableError } from '../db/errors.js'
 
 export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE'
+export const DATABASE_BUSY = 'DATABASE_BUSY'
 export const BAD_USER_INPUT = 'BAD_USER_INPUT'
 
 /**
- * Runs a database call and turns "cannot reach the database" into an expected GraphQL error with a
- * fixed message. Anything else propagates and is masked by yoga: logged, never sent.
+ * Runs a database call and turns "cannot reach the database" (DATABASE_UNAVAILABLE) and "it is up but
+ * busy" (DATABASE_BUSY) into expected GraphQL errors with fixed messages. Anything else propagates and
+ * is masked by yoga: logged, never sent.
  */
 export async function whenDatabaseAvailable<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -15,6 +17,11 @@ export async function whenDatabaseAvailable<T>(work: () => Promise<T>): Promise<
     if (error instanceof DatabaseUnavailableError) {
       throw new GraphQLError('The database is unavailable.', {
         extensions: { code: DATABASE_UNAVAILABLE, reason: error.reason },
+      })
+    }
+    if (error instanceof DatabaseBusyError) {
+      throw new GraphQLError('The database is busy.', {
+        extensions: { code: DATABASE_BUSY, reason: error.reason },
       })
     }
     throw error

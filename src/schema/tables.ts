@@ -9,7 +9,8 @@ builder.queryField('numberOfTables', (t) =>
     description:
       'How many tables the service database user can see. With no arguments this is exactly the original ' +
       '`SELECT count(*) FROM information_schema.tables`, system catalogs included. ' +
-      'null, with an error of extensions.code DATABASE_UNAVAILABLE, when the database cannot be reached.',
+      'null, with an error of extensions.code DATABASE_UNAVAILABLE when the database cannot be reached, or ' +
+      'DATABASE_BUSY when it is up but busy (retry).',
     args: {
       schema: t.arg.string({ description: 'Count only the tables of this schema.' }),
       includeSystem: t.arg.boolean({

@@ -78,4 +78,21 @@ describe('a black-holed database', () => {
     expect(statuses.filter((_, index) => index % 2 === 1)).toEqual(Array(20).fill(503)) // not ready
     expect(slowest).toBeLessThan(HEALTH_TIMEOUT_MS / 2)
   })
+
+  // Last: its connection attempts must not overlap the probe counts above.
+  it('says unavailable, not busy, to insight queries that queued behind ones stuck connecting', async () => {
+    // The pool (5) lets 4 insight queries connect at once: the other 8 wait for them, in vain.
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const response = await fetch(`${service.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ database { name } }' }),
+        })
+        return ((await response.json()) as { errors: Array<{ extensions: unknown }> }).errors[0]?.extensions
+      }),
+    )
+
+    expect(answers).toEqual(Array(12).fill({ code: 'DATABASE_UNAVAILABLE', reason: 'timeout' }))
+  })
 })

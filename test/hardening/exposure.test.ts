@@ -89,3 +89,16 @@ describe('database { serverVersion }', () => {
     expect((await serverVersion(details)).serverVersion).toMatch(/^\d+/)
   })
 })
+
+describe('/metrics', () => {
+  it('names no version (Node\u2019s nodejs_version_info) unless HEALTH_DETAILS is on', async () => {
+    const scrape = async (service: RunningService) => (await fetch(`${service.url}/metrics`)).text()
+
+    const [hidden, shown] = await Promise.all([scrape(byDefault), scrape(details)])
+
+    expect(hidden).toContain('process_resident_memory_bytes')
+    expect(hidden).not.toContain('nodejs_version_info')
+    expect(hidden).not.toContain(process.version)
+    expect(shown).toContain(`nodejs_version_info{version="${process.version}"`)
+  })
+})

@@ -53,7 +53,8 @@ describe('GraphQL abuse limits, enforced before any database work', () => {
 
     const result = await post(dev, { query })
 
-    expect(result.json.errors[0].message).toBe('Syntax Error: Aliases limit of 15 exceeded, found 16.')
+    expect(result.json.errors[0].message).toBe('Aliases limit of 15 exceeded, found 16.')
+    expect(result.json.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED')
   })
 
   it(`refuses more than ${GRAPHQL_LIMITS.maxTokens} tokens`, async () => {
@@ -89,11 +90,21 @@ describe('GraphQL abuse limits, enforced before any database work', () => {
     const page = `tables(first: 500) { totalCount pageInfo { hasNextPage endCursor } nodes { ${fields} } }`
     const query = `{ ${Array.from({ length: 15 }, (_, index) => `d${index}: database { name connections { active idle max } ${page} }`).join(' ')} }`
 
-    const result = await post(dev, { query })
+    const asJson = await post(dev, { query }, { accept: 'application/json' })
+    const asGraphqlResponse = await post(dev, { query }, { accept: 'application/graphql-response+json' })
 
-    expect(result.json.errors.map((error: { message: string }) => error.message).join('\n')).toMatch(
-      /Cost limit/i,
-    )
+    // GraphQL over HTTP: a validation error is 200 for application/json clients, 400 for the newer type.
+    expect(asJson.status).toBe(200)
+    expect(asGraphqlResponse.status).toBe(400)
+    for (const result of [asJson, asGraphqlResponse]) {
+      expect(result.json.data).toBeUndefined()
+      expect(result.json.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/^Query Cost limit of 5000 exceeded, found [\d.]+\.$/),
+          extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+        }),
+      ])
+    }
   })
 
   it('refuses a body over the limit with 413, and one without a length with 411', async () => {

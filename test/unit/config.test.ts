@@ -170,7 +170,22 @@ describe('loadConfig', () => {
       /^DB_SSLMODE: must be one of disable, require, verify-ca, verify-full/,
     ],
     [{ DB_HOST: 'db', DB_SSLMODE: 'verify-full' }, /^DB_SSLROOTCERT: required with DB_SSLMODE=verify-full/],
-    [{ DB_HOST: 'db', DB_SSLROOTCERT: '/etc/hostname' }, /^DB_SSLROOTCERT: set, but DB_SSLMODE is disable/],
+    [
+      { DB_HOST: 'db', DB_SSLROOTCERT: '/etc/hostname' },
+      /^DB_SSLROOTCERT: set, but TLS is off \(DB_SSLMODE is disable\)/,
+    ],
+    [
+      {
+        DATABASE_URL: 'postgres://u@h/d?sslmode=disable',
+        DB_SSLMODE: 'verify-full',
+        DB_SSLROOTCERT: '/etc/hostname',
+      },
+      /^DB_SSLMODE=verify-full and DATABASE_URL's sslmode=disable disagree/,
+    ],
+    [
+      { DATABASE_URL: 'postgres://u@h/d?sslmode=verify-full&sslrootcert=/no/ca.pem' },
+      /^DATABASE_URL's sslrootcert: cannot read \/no\/ca.pem \(no such file\)$/,
+    ],
     [
       { DB_HOST: 'db', DB_SSLMODE: 'verify-ca', DB_SSLROOTCERT: '/etc/hostname' },
       /^DB_SSLROOTCERT: \/etc\/hostname is not a PEM file$/,

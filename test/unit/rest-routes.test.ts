@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { DatabaseBusyError } from '../../src/db/errors.js'
 import { appOverMemory } from '../support/app-over-memory.js'
 import { CONTAINER_NAME } from '../support/service.js'
 
@@ -48,6 +49,22 @@ describe('the seed routes over the in-memory database', () => {
       code: 'DATABASE_UNAVAILABLE',
       reason: 'timeout',
     })
+  })
+
+  it('GET /number_of_tables: 503 DATABASE_BUSY with its reason and Retry-After: 1 when the database is busy', async () => {
+    const app = appOverMemory()
+    app.db.setBroken(new DatabaseBusyError('statement timeout'))
+
+    const response = await app.request('/number_of_tables')
+
+    expect(response.statusCode).toBe(503)
+    expect(response.headers['retry-after']).toBe('1')
+    expect(response.json()).toEqual({
+      error: 'The database is busy.',
+      code: 'DATABASE_BUSY',
+      reason: 'statement timeout',
+    })
+    expect(app.logs.filter((line) => Number(line.level) >= 50)).toEqual([])
   })
 
   it('GET /number_of_tables: an unexpected failure is a bare 500, logged and never sent', async () => {
