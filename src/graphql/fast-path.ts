@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type DocumentNode, type ExecutionResult, GraphQLError, getOperationAST } from 'graphql'
 import { createGraphQLError, maskError, processRegularResult } from 'graphql-yoga'
+import { lowerCaseAllow } from './allow-header.js'
 import type { Cache } from './parse-cache.js'
 import type { GraphqlServer } from './yoga.js'
 
@@ -162,15 +163,15 @@ export function createFastPath(yoga: GraphqlServer, { documentCache, varyOrigin 
       res.writeHead(200, headers).end(text)
       return
     }
-    // Errors are rarer: yoga's own processor decides their status, headers and shape.
+    // Errors are rarer: yoga's own processor decides their status, headers and shape, and they are
+    // written as yoga's Node adapter writes them (setHeaders, then writeHead), in the same order.
     const response = processRegularResult(result, fetchAPI, mediaType)
+    // What the service's onResponse plugins do to yoga's answers, in their order (yoga.ts): cors.ts, allow-header.ts.
+    if (varyOrigin) response.headers.append('vary', 'Origin')
+    lowerCaseAllow(response.headers)
     const text = await response.text()
-    const headers: Record<string, string> = {}
-    response.headers.forEach((value, name) => {
-      headers[name] = value
-    })
-    if (varyOrigin) headers.vary = headers.vary ? `${headers.vary}, Origin` : 'Origin'
-    res.writeHead(response.status, headers).end(text)
+    res.setHeaders(response.headers as unknown as Headers)
+    res.writeHead(response.status).end(text)
   }
 
   return {
