@@ -39,6 +39,8 @@ export function serviceEnv(
     DB_USER: db.user,
     DB_NAME: db.database,
     DB_PASSWORD_FILE: passwordFile,
+    // The load generator is one address standing for many clients: no per-client share applies to it.
+    CLIENT_MAX_SHARE_PERCENT: '100',
     ...extra,
   }
 }

@@ -6,6 +6,9 @@
 #   scripts/secret.sh new       make fresh random passwords and encrypt them (refuses to replace
 #                               existing .gpg files unless --force is given)
 #   scripts/secret.sh decrypt   decrypt the committed .gpg files into the plain ones
+#   scripts/secret.sh local     random passwords in the plain files only, for someone without the team's
+#                               passphrase: no gpg, the committed .gpg files untouched (refuses to replace
+#                               existing plain files unless --force is given)
 #
 # The passphrase comes from DB_SECRET_PASSPHRASE or, when that is unset, a prompt on the terminal;
 # it is handed to gpg on a file descriptor, never on the command line. SECRET_DIR picks the folder
@@ -16,6 +19,26 @@ dir=${SECRET_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 names=(db_password db_admin_password)
 
 die() { echo "secret: $*" >&2; exit 1; }
+
+# 0644: Compose bind-mounts a file secret with the host file's mode, and the app runs as uid 1000 inside its
+# container. Keep the checkout itself in a private directory.
+random_password() {
+  (umask 022; node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url") + "\n")' >"$1")
+}
+
+if [ "${1:-}" = local ]; then
+  if [ "${2:-}" != --force ]; then
+    for name in "${names[@]}"; do
+      [ -e "$dir/$name.txt" ] && die "$dir/$name.txt exists (compose uses it); to replace both passwords, run 'npm run secret:local -- --force' (then 'docker compose down -v' for a volume made with the old ones)"
+    done
+  fi
+  for name in "${names[@]}"; do
+    random_password "$dir/$name.txt"
+    echo "secret: wrote $dir/$name.txt (a random password, git-ignored; the .gpg files are untouched)"
+  done
+  exit 0
+fi
+
 command -v gpg >/dev/null || die "gpg is not installed (Debian/Ubuntu: apt-get install gnupg; macOS: brew install gnupg)"
 
 passphrase() {
@@ -48,9 +71,7 @@ case "${1:-}" in
     pass=$(passphrase confirm)
     for name in "${names[@]}"; do
       plain="$dir/$name.txt"
-      # 0644: Compose bind-mounts a file secret with the host file's mode, and the app runs as uid 1000
-      # inside its container. Keep the checkout itself in a private directory.
-      (umask 022; node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url") + "\n")' >"$plain")
+      random_password "$plain"
       gpg_batch --symmetric --cipher-algo AES256 --s2k-digest-algo SHA512 --s2k-count 65011712 \
         --output "$plain.gpg" "$plain" 3<<<"$pass"
       echo "secret: wrote $plain and $plain.gpg (commit only the .gpg file)"
@@ -74,6 +95,6 @@ case "${1:-}" in
     done
     ;;
   *)
-    die "usage: $0 new [--force] | decrypt"
+    die "usage: $0 new [--force] | decrypt | local [--force]"
     ;;
 esac

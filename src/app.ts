@@ -9,6 +9,8 @@ import { createGraphqlServer, GRAPHQL_PATH, type GraphqlServer } from './graphql
 import { readinessPolicy } from './health/damping.js'
 import type { HealthMonitor } from './health/monitor.js'
 import { requireBearerToken } from './http/auth.js'
+import { createClientAddressOf } from './http/client-address.js'
+import { createGraphqlAdmission } from './http/graphql-admission.js'
 import { createRequestListener } from './http/request-listener.js'
 import { methodNotAllowed, notFound, options, type RestResponse, send } from './http/respond.js'
 import type { Lifecycle } from './lifecycle.js'
@@ -53,6 +55,10 @@ export type AppConfig = Pick<
   | 'corsOrigins'
   | 'maxSubscriptions'
   | 'maxInFlight'
+  | 'clientSharePercent'
+  | 'trustedProxies'
+  | 'bodyTimeoutMs'
+  | 'subscriptionMaxMs'
   | 'authToken'
 >
 
@@ -94,11 +100,14 @@ export function createApp({
   graphqlFastPath = true,
 }: AppDependencies): App {
   const logUnexpected = createErrorLog(logger)
-  const context = (): Context => ({
+  const clientAddressOf = createClientAddressOf(config.trustedProxies)
+  // Yoga hands in the Node request; the REST shims run their fixed operation with no client of their own.
+  const context = (server?: { req?: IncomingMessage }): Context => ({
     db,
     monitor,
     containerName: config.containerName,
     showDetails: config.healthDetails,
+    client: server?.req ? clientAddressOf(server.req) : 'internal',
   })
   const parseCaches = createParseCaches()
   const yoga = createGraphqlServer({
@@ -109,7 +118,11 @@ export function createApp({
     logUnexpected,
     parseCaches,
   })
-  const graphql = createGraphqlEndpoint(yoga, config, { parseCaches, fastPath: graphqlFastPath })
+  const graphql = createGraphqlEndpoint(yoga, config, clientAddressOf, {
+    parseCaches,
+    fastPath: graphqlFastPath,
+  })
+  const admission = createGraphqlAdmission(config, clientAddressOf)
   const healthJson = () =>
     getHealthJson(monitor, db, {
       containerName: config.containerName,
@@ -186,6 +199,7 @@ export function createApp({
       metrics,
       lifecycle,
       logUnexpected,
+      admit: (req, res, path) => (path === GRAPHQL_PATH ? admission.admit(req, res) : undefined),
     }),
     yoga,
     get graphqlFastPathAnswers() {
@@ -206,8 +220,9 @@ function usualAnswers(withToken: boolean): KnownRequest[] {
   const rest = Object.entries(openApiDocument.paths).flatMap(([route, item]) =>
     Object.keys(item.get.responses).map((status) => ({ method: 'GET', route, status: Number(status) })),
   )
-  // 400 unreadable or invalid, 401 no token, 413 too large, 503 busy or too many subscriptions.
-  const graphql = [200, 400, 401, 413, 500, 503].map((status) => ({
+  // 400 unreadable or invalid, 401 no token, 413 too large, 429 over the client's share, 503 busy or too
+  // many subscriptions.
+  const graphql = [200, 400, 401, 413, 429, 500, 503].map((status) => ({
     method: 'POST',
     route: GRAPHQL_PATH,
     status,

@@ -1,3 +1,5 @@
+// First: refuses an unsupported Node before anything else loads.
+import './require-supported-node.js'
 import { type Config, loadConfig } from './config/index.js'
 import { ConfigError } from './config/readers.js'
 

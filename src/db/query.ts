@@ -58,12 +58,21 @@ export async function queryRows<R extends pg.QueryResultRow>(
   values: unknown[] = [],
 ): Promise<R[]> {
   try {
-    return (await withConnection(pool, (client) => inDatabaseSpan(text, () => client.query<R>(text, values))))
-      .rows
+    return (
+      await withConnection(pool, (client) =>
+        inDatabaseSpan(text, databaseOf(client), () => client.query<R>(text, values)),
+      )
+    ).rows
   } catch (error) {
     const busy = busyReason(error)
     if (busy) throw new DatabaseBusyError(busy)
     if (isUnavailable(error)) throw new DatabaseUnavailableError(classifyFailure(error))
     throw error
   }
+}
+
+/** The database a connection is to (pg's clients hold it; its type definitions list it on Client only). */
+export function databaseOf(client: object): string | undefined {
+  const { database } = client as { database?: unknown }
+  return typeof database === 'string' ? database : undefined
 }

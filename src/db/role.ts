@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import { inDatabaseSpan } from '../telemetry/spans.js'
+import { databaseOf } from './query.js'
 
 /** What the server is in a replication set: pg_is_in_recovery() is true on a standby (hot standby or not). */
 export type DatabaseRole = 'primary' | 'standby'
@@ -43,13 +44,13 @@ export function createRoleQuery(timeoutMs: number): (on: Queryable) => Promise<R
   return async (on) => {
     if (supported) {
       try {
-        return readRole((await inDatabaseSpan(ROLE_QUERY, () => on.query(roleQuery))).rows[0])
+        return readRole((await inDatabaseSpan(ROLE_QUERY, databaseOf(on), () => on.query(roleQuery))).rows[0])
       } catch (error) {
         if (!isRoleQueryUnsupported(error)) throw error
         supported = false
       }
     }
-    await inDatabaseSpan('SELECT 1', () => on.query(ping))
+    await inDatabaseSpan('SELECT 1', databaseOf(on), () => on.query(ping))
     return null
   }
 }

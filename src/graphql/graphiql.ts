@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
-import { createGunzip } from 'node:zlib'
+import { promisify } from 'node:util'
+import { gunzip } from 'node:zlib'
 import { acceptsGzip } from '../http/compression.js'
+import type { SendStatic } from '../http/static-transfers.js'
 
 /** Where the playground's code is served; the names carry a content hash, so they never change. */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/'
@@ -12,14 +14,22 @@ interface Asset {
   contentType: string
   /** The first 16 hex digits of the SHA-256 of the uncompressed bytes: in the name and the ETag. */
   hash: string
-  /** Only the gzip form is kept; the rare client without gzip gets it inflated on the way out. */
   gzip: Buffer
+  /**
+   * The bytes as they are, for clients that do not accept gzip, inflated once when the assets are built.
+   * Every response sends this same buffer (and the gzip one), so a thousand clients that never read
+   * hold references to it, not copies: inflating per response (a zlib stream each) took 1,000 such
+   * clients to 500 MB resident.
+   */
+  identity: Buffer
 }
 
 export interface GraphiqlOptions {
   title: string
   defaultQuery: string
   graphqlPath: string
+  /** Sends an asset's bytes within the budget of large transfers (http/static-transfers.ts). */
+  sendStatic: SendStatic
 }
 
 export interface Graphiql {
@@ -36,9 +46,10 @@ export interface Graphiql {
  * on the first view, in a short-lived child process: the event loop (and so every probe) never waits on
  * it, and the ~70 MB it takes to load the bundle are given back when that process exits (a worker
  * thread's were not: the service's resident memory stayed 70 MB higher). Each view then sends a small
- * page and ~2 MB of cacheable assets.
+ * page and ~2 MB of cacheable assets (9 MB to a client without gzip), from buffers built once.
  */
 export function createGraphiql(options: GraphiqlOptions): Graphiql {
+  const { sendStatic } = options
   let built: Promise<Map<string, Asset>> | undefined
   const assets = () => {
     built ??= buildAssets().catch((error: unknown) => {
@@ -81,17 +92,8 @@ export function createGraphiql(options: GraphiqlOptions): Graphiql {
         res.writeHead(304, headers)
         return void res.end()
       }
-      if (gzip) {
-        res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': asset.gzip.length })
-        return void res.end(req.method === 'HEAD' ? undefined : asset.gzip)
-      }
-      res.writeHead(200, headers)
-      if (req.method === 'HEAD') return void res.end()
-      // Inflated in zlib's thread pool, with backpressure: a slow reader holds a few KB, not the asset.
-      const inflate = createGunzip()
-      inflate.on('error', () => res.destroy())
-      inflate.pipe(res)
-      inflate.end(asset.gzip)
+      if (gzip) return sendStatic(req, res, { ...headers, 'content-encoding': 'gzip' }, asset.gzip)
+      sendStatic(req, res, headers, asset.identity)
     },
   }
 }
@@ -195,11 +197,16 @@ function buildAssets(): Promise<Map<string, Asset>> {
       if (code !== 0) return reject(new Error(`building the GraphiQL assets failed (exit ${code})`))
       try {
         const built = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Array<
-          Omit<Asset, 'gzip'> & { gzip: string }
+          Omit<Asset, 'gzip' | 'identity'> & { gzip: string }
         >
-        resolve(
-          new Map(built.map((asset) => [asset.name, { ...asset, gzip: Buffer.from(asset.gzip, 'base64') }])),
-        )
+        const inflate = promisify(gunzip)
+        // Inflated in zlib's thread pool, once: the event loop does not wait on 9 MB of it.
+        Promise.all(
+          built.map(async (asset) => {
+            const gzip = Buffer.from(asset.gzip, 'base64')
+            return [asset.name, { ...asset, gzip, identity: await inflate(gzip) }] as const
+          }),
+        ).then((assets) => resolve(new Map(assets)), reject)
       } catch (error) {
         reject(error)
       }

@@ -1,5 +1,5 @@
 import { createCounter, createHistogram, usePrometheus } from '@graphql-yoga/plugin-prometheus'
-import type { Registry } from 'prom-client'
+import type { Counter, Registry } from 'prom-client'
 
 /**
  * GraphQL operation count, duration and errors from yoga's Prometheus plugin, renamed to Prometheus
@@ -10,7 +10,7 @@ export function useGraphqlMetrics(registry: Registry) {
   const operationType = (params: { operationType?: string }) => ({
     operation_type: params.operationType ?? 'unknown',
   })
-  return usePrometheus({
+  const plugin = usePrometheus({
     registry,
     endpoint: false, // /metrics is served by the app, with these included
     skipIntrospection: true,
@@ -48,4 +48,12 @@ export function useGraphqlMetrics(registry: Registry) {
       graphql_yoga_http_duration: false, // http_request_duration_seconds covers every route
     },
   })
+  // At 0 from the start, like the other series: the dashboard's "errors by phase" draws 0 rather than
+  // "No data", and the first error is an increase that rate() sees. A document that does not parse has no
+  // operation type yet; the schema has queries and subscriptions.
+  const errors = registry.getSingleMetric('graphql_errors_total') as Counter<'operation_type' | 'phase'>
+  errors.labels({ operation_type: 'unknown', phase: 'parse' }).inc(0)
+  for (const operation_type of ['query', 'subscription'])
+    for (const phase of ['validate', 'execute']) errors.labels({ operation_type, phase }).inc(0)
+  return plugin
 }

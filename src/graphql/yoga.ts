@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { createYoga, type YogaServerInstance } from 'graphql-yoga'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.js'
@@ -34,11 +35,15 @@ query Overview {
 }
 `
 
-export type GraphqlServer = YogaServerInstance<Record<string, never>, Context>
+/** What yoga's Node adapter hands each request's context: the Node request (absent in yoga.fetch()). */
+export type ServerContext = { req?: IncomingMessage }
+
+export type GraphqlServer = YogaServerInstance<ServerContext, Context>
 
 export interface GraphqlServerOptions {
   config: Pick<Config, 'production' | 'introspection' | 'corsOrigins'>
-  context: () => Context
+  /** Yoga passes its server context: the Node request, as `req`. */
+  context: (server: ServerContext) => Context
   /** The service's metrics registry: GraphQL's own metrics join it. */
   registry: Registry
   logger: Logger
@@ -56,7 +61,7 @@ export function createGraphqlServer({
   logUnexpected,
   parseCaches = createParseCaches(),
 }: GraphqlServerOptions): GraphqlServer {
-  return createYoga<Record<string, never>, Context>({
+  return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     context,

@@ -13,11 +13,21 @@ export interface MonitorOptions {
   damping?: DampingOptions
   /** watch() refuses more consumers than this at once (each is a live subscription). */
   maxWatchers?: number
+  /** ...and more than this for one client (CLIENT_MAX_SHARE_PERCENT of maxWatchers). */
+  maxWatchersPerClient?: number
+  /** A consumer's stream ends after this (GRAPHQL_SUBSCRIPTION_MAX_MS); 0 or absent = never. */
+  maxWatchMs?: number
 }
 
-/** watch() was asked for more consumers than maxWatchers. */
+/** watch() was asked for more consumers than maxWatchers, or than one client's share (perClient). */
 export class TooManyWatchersError extends Error {
   override name = 'TooManyWatchersError'
+  constructor(
+    message: string,
+    readonly perClient = false,
+  ) {
+    super(message)
+  }
 }
 
 export interface Readiness {
@@ -51,6 +61,7 @@ export class HealthMonitor extends EventEmitter {
   private stopped = false
   private retryMs = FIRST_RETRY_MS
   private watchers = 0
+  private readonly watchersByClient = new Map<string, number>()
 
   constructor(
     private readonly db: Pick<Database, 'checkHealth' | 'poolStats'>,
@@ -128,14 +139,23 @@ export class HealthMonitor extends EventEmitter {
    * The current report, then every transition, until the consumer returns or the monitor stops.
    * Written by hand rather than with events.on() so that return() ends a consumer that is waiting.
    */
-  watch(): AsyncIterableIterator<HealthCheck> {
-    if (this.watchers >= (this.options.maxWatchers ?? Number.POSITIVE_INFINITY)) {
-      throw new TooManyWatchersError(`at most ${this.options.maxWatchers} live subscriptions`)
+  watch(client = 'internal'): AsyncIterableIterator<HealthCheck> {
+    const { maxWatchers = Number.POSITIVE_INFINITY, maxWatchersPerClient = maxWatchers } = this.options
+    if (this.watchers >= maxWatchers) {
+      throw new TooManyWatchersError(`at most ${maxWatchers} live subscriptions`)
+    }
+    const held = this.watchersByClient.get(client) ?? 0
+    if (held >= maxWatchersPerClient) {
+      throw new TooManyWatchersError(`at most ${maxWatchersPerClient} live subscriptions per client`, true)
     }
     const queue: HealthCheck[] = []
     let wake: (() => void) | undefined
     let done = false
     this.watchers++
+    this.watchersByClient.set(client, held + 1)
+    // The stream ends as a finished subscription (not an error), and the client subscribes again.
+    const lifetime = this.options.maxWatchMs ? setTimeout(() => finish(), this.options.maxWatchMs) : undefined
+    lifetime?.unref()
     const onTransition = (report: HealthCheck) => {
       queue.push(report)
       if (queue.length > MAX_QUEUED_TRANSITIONS) queue.shift()
@@ -144,7 +164,11 @@ export class HealthMonitor extends EventEmitter {
     const finish = () => {
       if (done) return
       done = true
+      clearTimeout(lifetime)
       this.watchers--
+      const left = (this.watchersByClient.get(client) ?? 1) - 1
+      if (left > 0) this.watchersByClient.set(client, left)
+      else this.watchersByClient.delete(client)
       this.off('transition', onTransition)
       this.off('close', finish)
       wake?.()

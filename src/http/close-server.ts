@@ -4,6 +4,27 @@ import type { Logger } from '../logger.js'
 
 // A client that has just connected has not sent its request yet, and would count as idle.
 const IDLE_GRACE_MS = 1000
+// How often, and at most how long, the listener keeps accepting what was already queued (below).
+const ACCEPT_TURN_MS = 20
+
+/**
+ * Closing a listener resets every connection the kernel has completed but Node has not accepted yet:
+ * a signal just after start-up, while the event loop was busy, reset 28 of 30 such clients. So the
+ * listener stays open until a turn of the event loop passes with no new connection (at most the idle
+ * grace); those accepted meanwhile are answered, with `Connection: close`.
+ */
+async function acceptWaiting(server: Server): Promise<void> {
+  let accepted = 0
+  const count = () => accepted++
+  server.on('connection', count)
+  const until = performance.now() + IDLE_GRACE_MS
+  let before = -1
+  while (accepted !== before && performance.now() < until) {
+    before = accepted
+    await new Promise((resolve) => setTimeout(resolve, ACCEPT_TURN_MS))
+  }
+  server.off('connection', count)
+}
 
 /**
  * Stops accepting, ends streams, lets in-flight requests finish, and cuts whatever is left after the
@@ -18,6 +39,7 @@ export async function closeServer(
   endStreams: () => void = () => {},
 ): Promise<void> {
   if (!server.listening) return
+  await acceptWaiting(server)
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()))
   // Long-lived responses (GraphQL subscriptions over SSE) would hold the server open until the timeout.
   endStreams()

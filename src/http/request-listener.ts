@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { withinTrace } from '../telemetry/spans.js'
 import { trackRequest } from './request-log.js'
-import { internalError, send } from './respond.js'
+import { internalError, type RestResponse, send } from './respond.js'
 
 export type Route = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>
 
@@ -16,6 +16,8 @@ export interface RequestListenerOptions {
   metrics: Metrics
   lifecycle: Lifecycle
   logUnexpected: LogUnexpected
+  /** The budgets a request is held to before its route runs (GraphQL's: http/graphql-admission.ts). */
+  admit?(req: IncomingMessage, res: ServerResponse, path: string): RestResponse | undefined
 }
 
 /**
@@ -24,13 +26,15 @@ export interface RequestListenerOptions {
  */
 export function createRequestListener(
   route: Route,
-  { routeLabel, logger, metrics, lifecycle, logUnexpected }: RequestListenerOptions,
+  { routeLabel, logger, metrics, lifecycle, logUnexpected, admit }: RequestListenerOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = pathOf(req.url)
     const { requestId, traceContext } = trackRequest(req, res, routeLabel(path), { logger, metrics })
     // While draining, ask clients to drop keep-alive connections so none is cut between two requests.
     if (lifecycle.isShuttingDown) res.setHeader('connection', 'close')
+    const refused = admit?.(req, res, path)
+    if (refused) return send(req, res, refused)
 
     // With tracing on, the route runs in the request's span, so GraphQL and database spans nest under it.
     withinTrace(traceContext, () =>

@@ -25,7 +25,7 @@ export function trackRequest(
   const incoming = req.headers['x-request-id']
   const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
   res.setHeader('x-request-id', requestId)
-  const span = startServerSpan(method, route, req.headers, requestId)
+  const span = startServerSpan(req, route, requestId)
 
   res.once('close', () => {
     const seconds = (performance.now() - started) / 1000

@@ -1,10 +1,19 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { Config } from '../config/index.js'
+import { answerClientError } from './client-error.js'
+import { clientShare } from './client-share.js'
+import { limitConnections } from './connection-limit.js'
 
 export type ServerOptions = Pick<
   Config,
-  'tls' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'
+  | 'tls'
+  | 'headersTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'keepAliveTimeoutMs'
+  | 'maxConnections'
+  | 'clientSharePercent'
+  | 'trustedProxies'
 >
 
 /**
@@ -29,7 +38,8 @@ export const HTTPS_POLICY = {
 /**
  * The HTTP (or, with TLS_CERT_FILE/TLS_KEY_FILE, HTTPS) server, bounded against slow and idle clients:
  * headers must arrive within headersTimeoutMs and the whole request within requestTimeoutMs, whatever the
- * client trickles; idle keep-alive connections close after keepAliveTimeoutMs.
+ * client trickles; idle keep-alive connections close after keepAliveTimeoutMs. Open connections are
+ * bounded in total and per client address (http/connection-limit.ts).
  */
 export function createHttpServer(options: ServerOptions, handler: http.RequestListener): http.Server {
   const headersTimeout = Math.min(options.headersTimeoutMs, options.requestTimeoutMs)
@@ -48,6 +58,12 @@ export function createHttpServer(options: ServerOptions, handler: http.RequestLi
       )
     : http.createServer(limits, handler)
   server.keepAliveTimeout = options.keepAliveTimeoutMs
+  limitConnections(server, {
+    maxConnections: options.maxConnections,
+    perClient: clientShare(options.maxConnections, options.clientSharePercent),
+    trustedProxies: options.trustedProxies,
+  })
+  server.on('clientError', answerClientError)
   // Node drops a CONNECT request without a word unless someone listens; this is not a proxy.
   server.on('connect', (_req, socket) => {
     socket.end(

@@ -9,6 +9,8 @@ export interface Context {
   containerName: string
   /** HEALTH_DETAILS: versions (which help attackers) are shown only when this is on. */
   showDetails: boolean
+  /** Who asked (the client address of http/client-address.ts): live subscriptions are shared per client. */
+  client?: string
 }
 
 export const builder = new SchemaBuilder<{

@@ -63,13 +63,17 @@ builder.subscriptionField('healthChanged', (t) =>
       'The current health report at once, then a new one each time the database becomes reachable or unreachable.',
     subscribe: (_root, _args, ctx) => {
       try {
-        return ctx.monitor.watch()
+        return ctx.monitor.watch(ctx.client)
       } catch (error) {
         if (!(error instanceof TooManyWatchersError)) throw error
-        throw new GraphQLError('Too many live subscriptions: try again later.', {
+        // Over the client's own share: 429, the client's doing; all slots taken: 503, the server's state.
+        const message = error.perClient
+          ? 'Too many live subscriptions from your address: close one first.'
+          : 'Too many live subscriptions: try again later.'
+        throw new GraphQLError(message, {
           extensions: {
             code: 'TOO_MANY_SUBSCRIPTIONS',
-            http: { status: 503, headers: { 'retry-after': '30' } },
+            http: { status: error.perClient ? 429 : 503, headers: { 'retry-after': '30' } },
           },
         })
       }

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 import {
   type Context,
   context,
@@ -39,21 +41,22 @@ export interface ServerSpan {
  * from a fixed set (never the raw path, which a client chooses); `requestId` links it to the log line.
  */
 export function startServerSpan(
-  method: string | undefined,
+  req: IncomingMessage,
   route: string,
-  headers: Record<string, string | string[] | undefined>,
   requestId: string,
 ): ServerSpan | undefined {
   if (!enabled) return undefined
-  const parent = propagation.extract(ROOT_CONTEXT, headers)
+  const method = req.method ?? 'GET'
+  const parent = propagation.extract(ROOT_CONTEXT, req.headers)
   const known = route !== 'unmatched'
   const span = tracer().startSpan(
-    known ? `${method ?? 'GET'} ${route}` : (method ?? 'GET'),
+    known ? `${method} ${route}` : method,
     {
       kind: SpanKind.SERVER,
       attributes: {
-        'http.request.method': method ?? 'GET',
+        'http.request.method': method,
         ...(known ? { 'http.route': route } : {}),
+        ...arrival(req),
         'ctera.request_id': requestId,
       },
     },
@@ -72,11 +75,35 @@ export function startServerSpan(
   }
 }
 
+// A Host header names a host and maybe a port; anything else (a client may send what it likes) is not used.
+const HOST_HEADER = /^([a-zA-Z0-9.-]{1,253}|\[[0-9a-fA-F:.]{2,45}\])(?::(\d{1,5}))?$/
+
+/**
+ * Where the request arrived, as the HTTP semantic conventions name it: `url.path` without the query string
+ * (which may carry values), the scheme, and the server's name and port as the client addressed it (the Host
+ * header), else the socket's own.
+ */
+function arrival(req: IncomingMessage): Record<string, string | number> {
+  const host = HOST_HEADER.exec(req.headers.host ?? '')
+  const path = (req.url ?? '/').split('?')[0] ?? '/'
+  return {
+    'url.path': path.length > 256 ? `${path.slice(0, 256)}…` : path,
+    'url.scheme': (req.socket as TLSSocket).encrypted ? 'https' : 'http',
+    'server.address': host?.[1] ?? req.socket.localAddress ?? '',
+    'server.port': Number(host?.[2] ?? req.socket.localPort ?? 0),
+  }
+}
+
 /**
  * Runs one query in a CLIENT span with the database semantic conventions. Only inside a traced request:
  * the background monitor's checks would otherwise start a trace of their own every few seconds.
+ * `database`: the connection's database name (`db.namespace`).
  */
-export function inDatabaseSpan<T>(text: string, work: () => Promise<T>): Promise<T> {
+export function inDatabaseSpan<T>(
+  text: string,
+  database: string | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
   if (!enabled) return work()
   const parent = context.active()
   if (!trace.getSpan(parent)) return work()
@@ -89,6 +116,7 @@ export function inDatabaseSpan<T>(text: string, work: () => Promise<T>): Promise
         'db.system': 'postgresql',
         'db.system.name': 'postgresql',
         'db.operation.name': operation,
+        ...(database ? { 'db.namespace': database } : {}),
         // The service's SQL is fixed text with $n parameters: no user value is in it.
         'db.query.text': text,
       },

@@ -22,6 +22,14 @@ describe('docker-compose.yaml', () => {
     expect(validateCompose(broken).join('\n')).toMatch(/restart_policy/)
   })
 
+  it('the schema check reads Compose\u2019s formats: a malformed port mapping is reported', () => {
+    const broken = structuredClone(compose)
+    broken.services['ctera-app'].ports = ['5001:5001', '50o1:5001']
+
+    expect(validateCompose(broken)).toContain('/services/ctera-app/ports/1: must match format "ports"')
+    expect(validateCompose(broken).join('\n')).not.toContain('/ports/0')
+  })
+
   it('passes the passwords as secrets: the app gets only its own role\u2019s, the database both', () => {
     expect(compose.secrets.db_password.file).toBe('./db_password.txt')
     expect(compose.secrets.db_admin_password.file).toBe('./db_admin_password.txt')

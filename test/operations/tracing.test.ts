@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createServer, get, type Server } from 'node:http'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { startServiceProcess } from '../support/process.js'
 
 // The compiled service in a process of its own, configured by the standard OTEL_* variables only,
@@ -105,6 +105,10 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(attribute(http, 'http.request.method')).toBe('POST')
     expect(attribute(http, 'http.response.status_code')).toBe(200)
     expect(attribute(http, 'ctera.request_id')).toBe('traced-request-1')
+    expect(attribute(http, 'url.path')).toBe('/graphql')
+    expect(attribute(http, 'url.scheme')).toBe('http')
+    expect(attribute(http, 'server.address')).toBe('127.0.0.1')
+    expect(attribute(http, 'server.port')).toBe(service.port)
     expect(graphql?.parentSpanId).toBe(http?.spanId)
     expect(attribute(graphql, 'graphql.operation.name')).toBe('Overview')
     expect(attribute(graphql, 'graphql.operation.type')).toBe('query')
@@ -114,10 +118,37 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(count?.name).toBe('SELECT')
     expect(count?.kind).toBe(3) // CLIENT
     expect(attribute(count, 'db.system')).toBe('postgresql')
+    expect(attribute(count, 'db.namespace')).toBe(postgres.app.database)
     expect(resources.flat()).toContainEqual({
       key: 'service.name',
       value: { stringValue: 'ctera-app-traced' },
     })
+  })
+
+  it('records the path without its query string, and nothing a client put in it', async () => {
+    const traceId = hex(16)
+
+    // node:http, not fetch: fetch does not let a caller choose the Host header, as a reverse proxy does.
+    await new Promise((resolve, reject) =>
+      get(
+        {
+          host: '127.0.0.1',
+          port: service.port,
+          path: '/health?token=hunter2',
+          headers: { traceparent: `00-${traceId}-${hex(8)}-01`, host: 'ctera.example:8443' },
+        },
+        (res) => res.resume().on('end', resolve),
+      ).on('error', reject),
+    )
+    // The SERVER span ends last, maybe in a later batch than its children.
+    const http = await vi.waitUntil(() => spans.find((span) => span.traceId === traceId && span.kind === 2), {
+      timeout: 10_000,
+    })
+
+    expect(attribute(http, 'url.path')).toBe('/health')
+    expect(attribute(http, 'server.address')).toBe('ctera.example')
+    expect(attribute(http, 'server.port')).toBe(8443)
+    expect(JSON.stringify(http)).not.toContain('hunter2')
   })
 
   it('links the request log line to the trace: the same traceId, and the HTTP span id', async () => {

@@ -28,9 +28,19 @@ function currentSchema(): Record<string, unknown> {
   return schema
 }
 
+// Compose's own formats, as its Go validator reads them: Ajv would otherwise warn once per schema compiled
+// (`unknown format "ports" ignored`) and check nothing.
+const PORT_RANGE = String.raw`\d{1,5}(-\d{1,5})?`
+const PROTOCOL = '(/(tcp|udp|sctp))?'
+const HOST_IP = String.raw`(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]*\d)`
 const ajv = new Ajv2019({ strict: false, allErrors: true })
 addFormats.default(ajv)
 ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/)
+// `[HOST_IP:][HOST_PORTS:]CONTAINER_PORTS[/PROTOCOL]`, e.g. "5001:5001", "127.0.0.1:8080:80/tcp".
+ajv.addFormat('ports', new RegExp(`^(${HOST_IP}:)?(${PORT_RANGE}?:)?${PORT_RANGE}${PROTOCOL}$`))
+// `CONTAINER_PORTS[/PROTOCOL]`, e.g. "3000", "8000-8010/udp".
+ajv.addFormat('expose', new RegExp(`^${PORT_RANGE}${PROTOCOL}$`))
+ajv.addFormat('subnet_ip_address', /^([0-9.]+\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/)
 const validate = ajv.compile(currentSchema())
 
 /** [] when valid, else one line per problem: `/services/app: must NOT have additional properties (x)`. */

@@ -33,11 +33,13 @@ export async function startPrometheus(options: {
   job: string
   targets: string[]
   ruleFiles: string[]
+  /** Default 1s; also each scrape's timeout. */
+  scrapeInterval?: string
   moreScrapeConfigs?: Array<Record<string, unknown>>
 }): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'ctera-test-prometheus-'))
   const config = {
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    global: { scrape_interval: options.scrapeInterval ?? '1s', evaluation_interval: '1s' },
     rule_files: options.ruleFiles,
     scrape_configs: [
       { job_name: options.job, static_configs: [{ targets: options.targets }] },

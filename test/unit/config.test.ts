@@ -39,6 +39,21 @@ describe('loadConfig', () => {
     })
   })
 
+  it('shares connections, GraphQL slots and subscriptions per client, trusting no proxy by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxConnections: 2000,
+      clientSharePercent: 25,
+      trustedProxies: [],
+      bodyTimeoutMs: 10_000,
+      subscriptionMaxMs: 0,
+    })
+    expect(loadConfig({ TRUSTED_PROXIES: ' 10.0.0.0/8, fd00::/8,192.168.1.10 ' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.168.1.10',
+    ])
+  })
+
   it('damps health changes by default (3 failures, 2 successes, 3 slow checks) with no readiness policy', () => {
     expect(loadConfig({})).toMatchObject({
       healthFailuresBeforeUnready: 3,
@@ -203,6 +218,13 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://ok.example,ftp://files.example' }, /^CORS_ORIGINS: "ftp:\/\/files.example"/],
     [{ GRAPHQL_MAX_IN_FLIGHT: '0' }, /^GRAPHQL_MAX_IN_FLIGHT: must be an integer from 1 to 10000/],
     [{ GRAPHQL_MAX_SUBSCRIPTIONS: '-1' }, /^GRAPHQL_MAX_SUBSCRIPTIONS: must be an integer from 0 to 10000/],
+    [{ HTTP_MAX_CONNECTIONS: '0' }, /^HTTP_MAX_CONNECTIONS: must be an integer from 1 to 100000/],
+    [{ CLIENT_MAX_SHARE_PERCENT: '101' }, /^CLIENT_MAX_SHARE_PERCENT: must be an integer from 1 to 100/],
+    [{ HTTP_BODY_TIMEOUT_MS: '5s' }, /^HTTP_BODY_TIMEOUT_MS: must be an integer/],
+    [{ GRAPHQL_SUBSCRIPTION_MAX_MS: '-5' }, /^GRAPHQL_SUBSCRIPTION_MAX_MS: must be an integer from 0/],
+    [{ TRUSTED_PROXIES: 'nginx' }, /^TRUSTED_PROXIES: "nginx" is not an IP address or CIDR range/],
+    [{ TRUSTED_PROXIES: '10.0.0.0/33' }, /^TRUSTED_PROXIES: "10.0.0.0\/33" is not an IP address/],
+    [{ TRUSTED_PROXIES: '10.0.0.1, 10.0.0.0/8/1' }, /^TRUSTED_PROXIES: "10.0.0.0\/8\/1"/],
   ])('rejects %j with one line naming the variable', (env, message) => {
     const text = configError(env as Env)
 
