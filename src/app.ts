@@ -4,6 +4,7 @@ import type { Database } from './db/database.js'
 import { createErrorLog } from './error-log.js'
 import { createGraphqlEndpoint, wantsGraphiql } from './graphql/endpoint.js'
 import { GRAPHIQL_ASSETS_PATH } from './graphql/graphiql.js'
+import { createParseCaches } from './graphql/parse-cache.js'
 import { createGraphqlServer, GRAPHQL_PATH, type GraphqlServer } from './graphql/yoga.js'
 import { readinessPolicy } from './health/damping.js'
 import type { HealthMonitor } from './health/monitor.js'
@@ -71,12 +72,16 @@ export interface AppDependencies {
   logger: Logger
   /** The service's version, shown in health+json only when HEALTH_DETAILS is on. */
   version: string
+  /** GraphQL's fast path for plain requests (src/graphql/fast-path.ts); default on, off only to compare. */
+  graphqlFastPath?: boolean
 }
 
 export interface App {
   /** The Node request listener: REST routes first, then GraphQL; never listens by itself. */
   handle(req: IncomingMessage, res: ServerResponse): void
   yoga: GraphqlServer
+  /** GraphQL requests the fast path answered itself (src/graphql/fast-path.ts). */
+  readonly graphqlFastPathAnswers: number
   /** Disposes GraphQL (its plugins' resources). */
   dispose(): Promise<void>
 }
@@ -92,6 +97,7 @@ export function createApp({
   metrics,
   logger,
   version,
+  graphqlFastPath = true,
 }: AppDependencies): App {
   const logUnexpected = createErrorLog(logger)
   const clientAddressOf = createClientAddressOf(config.trustedProxies)
@@ -103,8 +109,19 @@ export function createApp({
     showDetails: config.healthDetails,
     client: server?.req ? clientAddressOf(server.req) : 'internal',
   })
-  const yoga = createGraphqlServer({ config, context, registry: metrics.registry, logger, logUnexpected })
-  const graphql = createGraphqlEndpoint(yoga, config, clientAddressOf)
+  const parseCaches = createParseCaches()
+  const yoga = createGraphqlServer({
+    config,
+    context,
+    registry: metrics.registry,
+    logger,
+    logUnexpected,
+    parseCaches,
+  })
+  const graphql = createGraphqlEndpoint(yoga, config, clientAddressOf, {
+    parseCaches,
+    fastPath: graphqlFastPath,
+  })
   const admission = createGraphqlAdmission(config, clientAddressOf)
   const healthJson = () =>
     getHealthJson(monitor, db, {
@@ -185,6 +202,9 @@ export function createApp({
       admit: (req, res, path) => (path === GRAPHQL_PATH ? admission.admit(req, res) : undefined),
     }),
     yoga,
+    get graphqlFastPathAnswers() {
+      return graphql.fastPathAnswers
+    },
     dispose: async () => {
       await yoga.dispose()
     },

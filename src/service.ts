@@ -44,6 +44,8 @@ export interface StartOptions {
   shutdown?: Shutdown
   /** Check the database in the background (default true). Tests that count probes turn it off. */
   backgroundChecks?: boolean
+  /** GraphQL's fast path (default on); off only to compare it with yoga's own path. */
+  graphqlFastPath?: boolean
 }
 
 /** Thrown when the port cannot be had; what was started is stopped already. */
@@ -60,6 +62,7 @@ export function buildService(
   db: Database,
   logger: Logger,
   version = packageVersion(),
+  { graphqlFastPath = true }: { graphqlFastPath?: boolean } = {},
 ): ServiceParts {
   const monitor = new HealthMonitor(
     db,
@@ -75,7 +78,7 @@ export function buildService(
   )
   const lifecycle = new Lifecycle()
   const metrics = createMetrics(db, monitor, { showVersions: config.healthDetails })
-  const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version })
+  const app = createApp({ config, db, monitor, lifecycle, metrics, logger, version, graphqlFastPath })
   return { db, monitor, lifecycle, metrics, app }
 }
 
@@ -94,7 +97,7 @@ export function buildService(
 export async function startService(
   config: Config,
   logger: Logger,
-  { shutdown = new Shutdown(logger), backgroundChecks = true }: StartOptions = {},
+  { shutdown = new Shutdown(logger), backgroundChecks = true, graphqlFastPath = true }: StartOptions = {},
 ): Promise<RunningService> {
   // Registered first, so it runs last at shutdown: spans of the requests that finish while draining are sent.
   if (config.tracing) {
@@ -106,7 +109,7 @@ export async function startService(
   shutdown.add('close the database pools', () => db.close())
   logger.info({ database: db.description, embedded: config.database.kind === 'embedded' }, 'using database')
 
-  const parts = buildService(config, db, logger)
+  const parts = buildService(config, db, logger, packageVersion(), { graphqlFastPath })
   const { app, monitor, lifecycle } = parts
   shutdown.add('dispose GraphQL', () => app.dispose())
   const server = createHttpServer(config, app.handle)

@@ -25,6 +25,7 @@ describe('npm run bench -- --smoke', () => {
       '## Targets',
       '## Throughput and latency',
       '## Database load from probes',
+      '## GraphQL against its peers',
       '## Other figures',
       '## Reproduce',
     ]) {
@@ -46,6 +47,22 @@ describe('npm run bench -- --smoke', () => {
     expect(report).toMatch(
       /\| the service: createGraphqlServer \(src\/graphql\/yoga\.ts\) \| [\d,]+ \([\d,]+–[\d,]+\) \| [\d.]+ \|/,
     )
+    // The peers, each with CPU per request beside req/s, and the targets against them.
+    for (const server of [
+      'ctera-app (`npm start`)',
+      'Mercurius 16, jit (Fastify 5)',
+      'Apollo Server 5 (standalone)',
+    ])
+      expect(report).toMatch(
+        new RegExp(
+          `\\| ${server.replace(/[()`]/g, '\\$&')} \\| [\\d,]+ \\([\\d,]+–[\\d,]+\\) \\| [\\d.]+ \\([\\d.]+–[\\d.]+\\) \\| [\\d,]+ \\(`,
+        ),
+      )
+    expect(report).toMatch(
+      /\| GraphQL health ≥ 0\.5× Mercurius 16, jit \(Fastify 5\) .*\| [\d.]+x \| (yes|\*\*no\*\*) \|/,
+    )
+    expect(report).toMatch(/\| resident memory after the load ≤ 224 MB .*\| [\d.]+ MB \|/)
+    expect(report).not.toContain('p99 of `/health` at c=1')
     expect(report).toMatch(/Configuration error \(`PORT=abc`.*\): median [\d,]+ \([\d,]+–[\d,]+\) ms/)
     expect(report).toMatch(/Cold start .* median [\d,]+ ms/)
     expect(report).toMatch(/Resident memory of the service after all the load above: [\d.]+ MB/)

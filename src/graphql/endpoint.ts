@@ -4,7 +4,9 @@ import type { ClientAddressOf } from '../http/client-address.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
 import { type RestResponse, send } from '../http/respond.js'
 import { createStaticTransfers } from '../http/static-transfers.js'
+import { createFastPath } from './fast-path.js'
 import { createGraphiql, type Graphiql } from './graphiql.js'
+import type { ParseCaches } from './parse-cache.js'
 import { EXAMPLE_QUERY, GRAPHQL_PATH, type GraphqlServer } from './yoga.js'
 
 export interface GraphqlEndpoint {
@@ -12,13 +14,31 @@ export interface GraphqlEndpoint {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>
   /** GraphiQL's page and assets; undefined when GRAPHIQL is off. */
   graphiql: Graphiql | undefined
+  /** Requests the fast path answered itself (not handed to yoga). */
+  readonly fastPathAnswers: number
+}
+
+export interface EndpointOptions {
+  /** Yoga's caches, shared with the fast path. */
+  parseCaches: ParseCaches
+  /** Plain requests skip yoga's HTTP layer (fast-path.ts); off only to compare the two paths. */
+  fastPath?: boolean
 }
 
 export function createGraphqlEndpoint(
   yoga: GraphqlServer,
-  config: Pick<Config, 'graphiql' | 'maxBodyBytes'>,
+  config: Pick<Config, 'graphiql' | 'maxBodyBytes' | 'corsOrigins'>,
   clientAddressOf: ClientAddressOf,
+  { parseCaches, fastPath = true }: EndpointOptions,
 ): GraphqlEndpoint {
+  const fast = fastPath
+    ? createFastPath(yoga, {
+        documentCache: parseCaches.documentCache,
+        varyOrigin: config.corsOrigins.length > 0,
+      })
+    : undefined
+  // The one place a GraphQL request chooses its path: fast-path.ts decides, and hands the rest to yoga.
+  const answer = fast ? fast.handle : yoga.requestListener
   const graphiql = config.graphiql
     ? createGraphiql({
         title: 'ctera-app GraphQL',
@@ -29,6 +49,9 @@ export function createGraphqlEndpoint(
     : undefined
   return {
     graphiql,
+    get fastPathAnswers() {
+      return fast?.answered ?? 0
+    },
     async handle(req, res) {
       if (wantsGraphiql(req)) {
         if (graphiql) return graphiql.page(req, res)
@@ -41,7 +64,7 @@ export function createGraphqlEndpoint(
       // The in-flight and per-client budgets were applied before (http/graphql-admission.ts).
       const refused = bodyLimitResponse(req, config.maxBodyBytes)
       if (refused) return send(req, res, refused)
-      await yoga.requestListener(req, res)
+      await answer(req, res)
     },
   }
 }

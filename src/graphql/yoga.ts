@@ -13,7 +13,7 @@ import { corsOptions, useVaryOrigin } from './cors.js'
 import { graphqlLimits } from './limits.js'
 import { useGraphqlMetrics } from './metrics.js'
 import { useMultipartSubscriptions } from './multipart-subscriptions.js'
-import { createParseCaches } from './parse-cache.js'
+import { createParseCaches, type ParseCaches } from './parse-cache.js'
 import { useRefuseSingleConnectionMode } from './sse-single-connection.js'
 
 export const GRAPHQL_PATH = '/graphql'
@@ -48,6 +48,8 @@ export interface GraphqlServerOptions {
   registry: Registry
   logger: Logger
   logUnexpected: LogUnexpected
+  /** Yoga's parse and validation caches; the fast path (fast-path.ts) reads the same documents. */
+  parseCaches?: ParseCaches
 }
 
 /** Yoga with the service's schema and plugins; it answers a Request, and never listens by itself. */
@@ -57,6 +59,7 @@ export function createGraphqlServer({
   registry,
   logger,
   logUnexpected,
+  parseCaches = createParseCaches(),
 }: GraphqlServerOptions): GraphqlServer {
   return createYoga<ServerContext, Context>({
     schema,
@@ -81,7 +84,7 @@ export function createGraphqlServer({
     // One operation per request: a batch would multiply the work one request can ask for.
     batching: false,
     // Bounded in bytes: yoga's default holds 1,024 documents of any size.
-    parserAndValidationCache: createParseCaches(),
+    parserAndValidationCache: parseCaches,
     // The endpoint refuses a POST without Content-Length or over GRAPHQL_MAX_BODY_BYTES before yoga sees it
     // (http/graphql-body-limit.ts), and Node never reads past the declared length. Yoga's own count would
     // pipe every body through a TransformStream: a stream pipeline, an AbortController and an AbortError

@@ -19,6 +19,8 @@ export type ServiceOptions = Partial<Omit<Config, 'database'>> &
   Partial<AppConfig> & {
     /** Check the database in the background, as main.ts does (default true). */
     monitor?: boolean
+    /** GraphQL's fast path (default on): off to compare it with yoga's own path. */
+    graphqlFastPath?: boolean
   }
 
 /**
@@ -30,7 +32,7 @@ export async function startService(
   settings: ConnectionSettings,
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const { monitor = true, ...overrides } = options
+  const { monitor = true, graphqlFastPath = true, ...overrides } = options
   const config: Config = {
     ...loadConfig({}),
     containerName: CONTAINER_NAME,
@@ -45,6 +47,7 @@ export async function startService(
   const rawLogs = sink.lines
   const service = await startTheService(config, createLogger('debug', sink.stream), {
     backgroundChecks: monitor,
+    graphqlFastPath,
   })
   return {
     ...service,
