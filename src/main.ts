@@ -1,6 +1,6 @@
 // First: refuses an unsupported Node before anything else loads.
 import './require-supported-node.js'
-import { type Config, loadConfig } from './config/index.js'
+import { type Config, loadConfig } from './config/load-config.js'
 import { ConfigError } from './config/readers.js'
 
 const DUPLICATE_SIGNAL_MS = 500
