@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       import('./logger.js'),
       import('./shutdown.js'),
       import('./service.js'),
-      import('./db/embedded.js'),
+      import('./db/embedded/embedded-errors.js'),
     ])
   const logger = createLogger(config.logLevel)
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled promise rejection'))
