@@ -4,7 +4,7 @@
  * checks sharing the one `SELECT 1` in flight (single-flight), as the service's health field does.
  * The peers read the database from PG* variables (bench/run.ts sets them).
  */
-import { loadConfig } from '../src/config/index.js'
+import { loadConfig } from '../src/config/load-config.js'
 import { createPostgresDatabase } from '../src/db/postgres.js'
 import { HealthMonitor } from '../src/health/monitor.js'
 import { createLogger } from '../src/logger.js'

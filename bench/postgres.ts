@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { ConnectionSettings } from '../src/config/database-target.js'
-import { startEmbeddedPostgres } from '../src/db/embedded.js'
+import { startEmbeddedPostgres } from '../src/db/embedded/embedded-postgres.js'
 import { createLogger } from '../src/logger.js'
 
 /**

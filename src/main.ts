@@ -1,6 +1,6 @@
 // First: refuses an unsupported Node before anything else loads.
 import './require-supported-node.js'
-import { type Config, loadConfig } from './config/index.js'
+import { type Config, loadConfig } from './config/load-config.js'
 import { ConfigError } from './config/readers.js'
 
 const DUPLICATE_SIGNAL_MS = 500
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       import('./logger.js'),
       import('./shutdown.js'),
       import('./service.js'),
-      import('./db/embedded.js'),
+      import('./db/embedded/embedded-errors.js'),
     ])
   const logger = createLogger(config.logLevel)
   process.on('unhandledRejection', (error) => logger.error({ err: error }, 'unhandled promise rejection'))

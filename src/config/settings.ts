@@ -11,7 +11,7 @@ import {
   readString,
 } from './readers.js'
 import { readServerTls, type ServerTls } from './server-tls.js'
-import { readTracing, TRACE_SAMPLERS, type TracingConfig } from './tracing.js'
+import { readTracing, TRACE_SAMPLERS, type TracingConfig } from './tracing-settings.js'
 
 /** One environment variable as docs/configuration.md shows it (generated from this table). */
 export interface Variable {

@@ -1,4 +1,4 @@
-import { DatabaseBusyError } from './errors.js'
+import { DatabaseBusyError } from './failure-reasons.js'
 
 export interface ConnectionShareOptions {
   /** Callers that may hold a connection at once. */

@@ -1,4 +1,4 @@
-import type { FailureReason } from './errors.js'
+import type { FailureReason } from './failure-reasons.js'
 import type { DatabaseRole } from './role.js'
 
 export interface HealthCheck {

@@ -7,7 +7,7 @@ import {
   DatabaseBusyError,
   DatabaseUnavailableError,
   isUnavailable,
-} from './errors.js'
+} from './failure-reasons.js'
 
 /**
  * A connection from the pool for `work`, released afterwards (and discarded if the work failed). A

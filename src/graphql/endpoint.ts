@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../config/index.js'
+import type { Config } from '../config/load-config.js'
 import type { ClientAddressOf } from '../http/client-address.js'
 import { bodyLimitResponse } from '../http/graphql-body-limit.js'
 import { type RestResponse, send } from '../http/respond.js'

@@ -1,6 +1,6 @@
-import type { Config } from '../config/index.js'
+import type { Config } from '../config/load-config.js'
 import type { HealthCheck } from '../db/database.js'
-import type { FailureReason } from '../db/errors.js'
+import type { FailureReason } from '../db/failure-reasons.js'
 import { NO_POLICY, type PolicyProblem, policyProblem, type ReadinessPolicy } from './policy.js'
 import { Ring } from './ring.js'
 

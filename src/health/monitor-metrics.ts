@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { HealthCheck } from '../db/database.js'
-import type { FailureReason } from '../db/errors.js'
+import type { FailureReason } from '../db/failure-reasons.js'
 import type { HealthTransition, UnhealthyReason } from './damping.js'
 import type { HealthMonitor } from './monitor.js'
 

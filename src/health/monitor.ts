@@ -3,31 +3,15 @@ import type { Database, HealthCheck, PoolStats } from '../db/database.js'
 import type { RoleReport } from '../db/role.js'
 import type { Logger } from '../logger.js'
 import { DampedHealth, type DampingOptions, type HealthTransition, NO_DAMPING } from './damping.js'
+import { type SubscriberLimits, Subscribers } from './subscribers.js'
 import { logTransition, logWarnChange } from './transition-log.js'
 
-export interface MonitorOptions {
+export interface MonitorOptions extends SubscriberLimits {
   intervalMs: number
   /** Not ready once the last successful check is older than this, whatever the damping. */
   staleAfterMs: number
   /** Consecutive checks before the state, readiness or warn changes; history size; readiness policy. */
   damping?: DampingOptions
-  /** watch() refuses more consumers than this at once (each is a live subscription). */
-  maxWatchers?: number
-  /** ...and more than this for one client (CLIENT_MAX_SHARE_PERCENT of maxWatchers). */
-  maxWatchersPerClient?: number
-  /** A consumer's stream ends after this (GRAPHQL_SUBSCRIPTION_MAX_MS); 0 or absent = never. */
-  maxWatchMs?: number
-}
-
-/** watch() was asked for more consumers than maxWatchers, or than one client's share (perClient). */
-export class TooManyWatchersError extends Error {
-  override name = 'TooManyWatchersError'
-  constructor(
-    message: string,
-    readonly perClient = false,
-  ) {
-    super(message)
-  }
 }
 
 export interface Readiness {
@@ -37,7 +21,6 @@ export interface Readiness {
 }
 
 const FIRST_RETRY_MS = 250
-const MAX_QUEUED_TRANSITIONS = 100
 
 /**
  * Keeps the latest health report and the service's judgement of it. It checks the database once per
@@ -58,10 +41,9 @@ export class HealthMonitor extends EventEmitter {
   /** The judgement and the bounded history of the monitor's own checks. */
   readonly state: DampedHealth
   private timer: NodeJS.Timeout | undefined
-  private stopped = false
+  private isStopped = false
   private retryMs = FIRST_RETRY_MS
-  private watchers = 0
-  private readonly watchersByClient = new Map<string, number>()
+  private readonly subscribers: Subscribers
 
   constructor(
     private readonly db: Pick<Database, 'checkHealth' | 'poolStats'>,
@@ -73,11 +55,17 @@ export class HealthMonitor extends EventEmitter {
     // Each watcher listens for 'transition' and 'close'; Node warns past 10 listeners by default.
     // The few other listeners (metrics, tests) get room of their own.
     this.setMaxListeners((options.maxWatchers ?? 100) + 20)
+    this.subscribers = new Subscribers(this, options)
   }
 
   /** Consumers of watch() right now. */
   get watcherCount(): number {
-    return this.watchers
+    return this.subscribers.count
+  }
+
+  /** stop() was called: no more checks, and every subscription has ended. */
+  get stopped(): boolean {
+    return this.isStopped
   }
 
   /** Checks now. Concurrent callers share the probe in flight (the database layer coalesces them). */
@@ -90,15 +78,15 @@ export class HealthMonitor extends EventEmitter {
   /** One of the monitor's own checks: it checks, then counts the result toward a change of state. */
   async checkAndJudge(): Promise<HealthCheck> {
     const report = await this.check()
-    if (!this.stopped) this.judge(report)
+    if (!this.isStopped) this.judge(report)
     return report
   }
 
   start(): void {
-    if (this.timer || this.stopped) return
+    if (this.timer || this.isStopped) return
     const tick = async () => {
       await this.checkAndJudge()
-      if (this.stopped) return
+      if (this.isStopped) return
       // While the database is down, or a change waits for confirmation, look again sooner (backing off to
       // the interval): readiness recovers quickly and a real outage is confirmed in about a second.
       if (this.state.confirming === 1) this.retryMs = FIRST_RETRY_MS
@@ -114,7 +102,7 @@ export class HealthMonitor extends EventEmitter {
 
   /** Stops the background checks and ends every live subscription. */
   stop(): void {
-    this.stopped = true
+    this.isStopped = true
     clearTimeout(this.timer)
     this.emit('close')
   }
@@ -136,68 +124,11 @@ export class HealthMonitor extends EventEmitter {
   }
 
   /**
-   * The current report, then every transition, until the consumer returns or the monitor stops.
-   * Written by hand rather than with events.on() so that return() ends a consumer that is waiting.
+   * The current report, then every transition, until the consumer returns or the monitor stops
+   * (src/health/subscribers.ts keeps the count and the limits).
    */
   watch(client = 'internal'): AsyncIterableIterator<HealthCheck> {
-    const { maxWatchers = Number.POSITIVE_INFINITY, maxWatchersPerClient = maxWatchers } = this.options
-    if (this.watchers >= maxWatchers) {
-      throw new TooManyWatchersError(`at most ${maxWatchers} live subscriptions`)
-    }
-    const held = this.watchersByClient.get(client) ?? 0
-    if (held >= maxWatchersPerClient) {
-      throw new TooManyWatchersError(`at most ${maxWatchersPerClient} live subscriptions per client`, true)
-    }
-    const queue: HealthCheck[] = []
-    let wake: (() => void) | undefined
-    let done = false
-    this.watchers++
-    this.watchersByClient.set(client, held + 1)
-    // The stream ends as a finished subscription (not an error), and the client subscribes again.
-    const lifetime = this.options.maxWatchMs ? setTimeout(() => finish(), this.options.maxWatchMs) : undefined
-    lifetime?.unref()
-    const onTransition = (report: HealthCheck) => {
-      queue.push(report)
-      if (queue.length > MAX_QUEUED_TRANSITIONS) queue.shift()
-      wake?.()
-    }
-    const finish = () => {
-      if (done) return
-      done = true
-      clearTimeout(lifetime)
-      this.watchers--
-      const left = (this.watchersByClient.get(client) ?? 1) - 1
-      if (left > 0) this.watchersByClient.set(client, left)
-      else this.watchersByClient.delete(client)
-      this.off('transition', onTransition)
-      this.off('close', finish)
-      wake?.()
-    }
-    this.on('transition', onTransition)
-    this.once('close', finish)
-    if (this.stopped) finish()
-    else if (this.latest) queue.push(this.latest)
-    else
-      void this.check().then((report) => {
-        // The monitor's first check may have queued this very report as its first transition already.
-        if (!done && !queue.includes(report)) queue.unshift(report)
-        wake?.()
-      })
-
-    const iterator: AsyncIterableIterator<HealthCheck> = {
-      [Symbol.asyncIterator]: () => iterator,
-      next: async () => {
-        while (queue.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve))
-        wake = undefined
-        const value = queue.shift()
-        return value ? { value, done: false } : { value: undefined, done: true }
-      },
-      return: async () => {
-        finish()
-        return { value: undefined, done: true }
-      },
-    }
-    return iterator
+    return this.subscribers.watch(client)
   }
 
   private record(report: HealthCheck): void {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../config/index.js'
+import type { Config } from '../config/load-config.js'
 import { enforceBodyDeadline } from './body-deadline.js'
 import type { ClientAddressOf } from './client-address.js'
 import { clientShare } from './client-share.js'

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../logger.js'
-import type { Metrics } from '../metrics.js'
+import type { Metrics } from '../service-metrics.js'
 import { type ServerSpan, startServerSpan } from '../telemetry/spans.js'
 
 // Orchestrators and Prometheus call these every few seconds: logged at debug level, not info.

@@ -1,6 +1,6 @@
 import http from 'node:http'
 import https from 'node:https'
-import type { Config } from '../config/index.js'
+import type { Config } from '../config/load-config.js'
 import { answerClientError } from './client-error.js'
 import { clientShare } from './client-share.js'
 import { limitConnections } from './connection-limit.js'

@@ -1,7 +1,7 @@
 import { type GraphQLSchema, parse } from 'graphql'
 import { internalError, type RestResponse } from '../http/respond.js'
 import type { Context } from '../schema/builder.js'
-import { DATABASE_BUSY, DATABASE_UNAVAILABLE } from '../schema/errors.js'
+import { DATABASE_BUSY, DATABASE_UNAVAILABLE } from '../schema/graphql-errors.js'
 import { errorCode, runOperation } from './run-operation.js'
 
 const NUMBER_OF_TABLES = parse('query RestNumberOfTables { numberOfTables }')

@@ -1,4 +1,4 @@
-import { badUserInput } from './errors.js'
+import { badUserInput } from './graphql-errors.js'
 
 // PostgreSQL truncates identifiers to 63 bytes (NAMEDATALEN - 1); a longer name cannot match.
 export const MAX_SCHEMA_NAME_LENGTH = 63

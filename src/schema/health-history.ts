@@ -2,8 +2,8 @@ import type { HealthCheck } from '../db/database.js'
 import type { HealthTransition } from '../health/damping.js'
 import type { Ring } from '../health/ring.js'
 import { builder } from './builder.js'
-import { PageInfo } from './database.js'
-import { badUserInput } from './errors.js'
+import { PageInfo } from './database-insight.js'
+import { badUserInput } from './graphql-errors.js'
 import { Health } from './health.js'
 
 const DEFAULT_PAGE_SIZE = 20

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql'
 import type { HealthCheck } from '../db/database.js'
-import { TooManyWatchersError } from '../health/monitor.js'
+import { TooManyWatchersError } from '../health/subscribers.js'
 import { builder } from './builder.js'
 
 export interface HealthReport extends HealthCheck {

@@ -1,5 +1,5 @@
 import { builder } from './builder.js'
-import './database.js'
+import './database-insight.js'
 import './date-time.js'
 import './health.js'
 import './health-history.js'

@@ -1,6 +1,6 @@
 import { schemaArgument } from './arguments.js'
 import { builder } from './builder.js'
-import { whenDatabaseAvailable } from './errors.js'
+import { whenDatabaseAvailable } from './graphql-errors.js'
 
 builder.queryField('numberOfTables', (t) =>
   t.int({

@@ -1,4 +1,4 @@
-import type { TracingConfig } from '../config/tracing.js'
+import type { TracingConfig } from '../config/tracing-settings.js'
 import type { Logger } from '../logger.js'
 import { setTracingEnabled } from './spans.js'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/db/database.js'
-import { DatabaseUnavailableError } from '../../src/db/errors.js'
+import { DatabaseUnavailableError } from '../../src/db/failure-reasons.js'
 
 /** What the contract needs of an implementation of Database, and how to arrange its catalogue. */
 export interface ContractSubject {

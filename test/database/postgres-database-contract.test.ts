@@ -1,5 +1,5 @@
 import { inject } from 'vitest'
-import { loadConfig } from '../../src/config/index.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { createLogger } from '../../src/logger.js'
 import { findFreePort } from '../../src/net/free-port.js'

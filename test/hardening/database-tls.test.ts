@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ConnectionSettings } from '../../src/config/database-target.js'
-import { loadConfig } from '../../src/config/index.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import { ConfigError } from '../../src/config/readers.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { createLogger } from '../../src/logger.js'

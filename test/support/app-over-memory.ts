@@ -1,5 +1,5 @@
 import { type InjectOptions, inject, type Response } from 'light-my-request'
-import { loadConfig } from '../../src/config/index.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import { createLogger } from '../../src/logger.js'
 import { buildService, type ServiceParts } from '../../src/service.js'
 import { createLogSink } from './log-sink.js'

@@ -7,7 +7,7 @@ import type {
   TablePage,
   TablePageRequest,
 } from '../../src/db/database.js'
-import { DatabaseUnavailableError, type FailureReason } from '../../src/db/errors.js'
+import { DatabaseUnavailableError, type FailureReason } from '../../src/db/failure-reasons.js'
 
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema'])
 

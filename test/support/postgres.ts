@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { parse as parseConnectionString } from 'pg-connection-string'
 import type { ConnectionSettings } from '../../src/config/database-target.js'
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded.js'
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/db/embedded/embedded-postgres.js'
 import { createLogger, type Logger } from '../../src/logger.js'
 
 /** A real PostgreSQL for tests: a superuser for set-up, and the seed's `ctera` login role for the app. */

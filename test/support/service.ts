@@ -1,6 +1,6 @@
 import type { AppConfig } from '../../src/app.js'
 import type { ConnectionSettings } from '../../src/config/database-target.js'
-import { type Config, loadConfig } from '../../src/config/index.js'
+import { type Config, loadConfig } from '../../src/config/load-config.js'
 import { createLogger } from '../../src/logger.js'
 import { type RunningService as Service, startService as startTheService } from '../../src/service.js'
 import { createLogSink } from './log-sink.js'

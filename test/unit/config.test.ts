@@ -2,7 +2,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../src/config/index.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import { ConfigError, type Env } from '../../src/config/readers.js'
 
 let dir: string

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createConnectionShare } from '../../src/db/connection-share.js'
-import { DatabaseBusyError, DatabaseUnavailableError } from '../../src/db/errors.js'
+import { DatabaseBusyError, DatabaseUnavailableError } from '../../src/db/failure-reasons.js'
 
 /** A piece of work that ends when finish() is called. */
 function pending() {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { planDatabaseTls, splitTlsParameters, type TlsPlan } from '../../src/config/database-tls.js'
-import { loadConfig } from '../../src/config/index.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import { ConfigError } from '../../src/config/readers.js'
 import {
   type Combination,

@@ -4,7 +4,7 @@ import {
   classifyFailure,
   DatabaseUnavailableError,
   isUnavailable,
-} from '../../src/db/errors.js'
+} from '../../src/db/failure-reasons.js'
 
 const withCode = (code: string, message = 'driver text naming host db.internal') =>
   Object.assign(new Error(message), { code })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DatabaseBusyError } from '../../src/db/errors.js'
+import { DatabaseBusyError } from '../../src/db/failure-reasons.js'
 import { appOverMemory } from '../support/app-over-memory.js'
 import { CONTAINER_NAME } from '../support/service.js'
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CONFIGURATION_DOC, settingsTable, withCurrentTable } from '../../scripts/configuration-docs.js'
-import { loadConfig } from '../../src/config/index.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import type { Env } from '../../src/config/readers.js'
 import { SETTINGS } from '../../src/config/settings.js'
 

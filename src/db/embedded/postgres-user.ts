@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs'
 import { chmod, chown, mkdir } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import type { Logger } from '../logger.js'
-import { EmbeddedPostgresError } from './embedded.js'
+import type { Logger } from '../../logger.js'
+import { EmbeddedPostgresError } from './embedded-errors.js'
 
 const run = promisify(execFile)
 

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { HealthCheck } from './database.js'
-import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './errors.js'
+import { classifyFailure, DatabaseUnavailableError, type FailureReason } from './failure-reasons.js'
 import { withConnection } from './query.js'
 import { createRoleQuery, type RoleReport } from './role.js'
 import { singleFlight } from './single-flight.js'

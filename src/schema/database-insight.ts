@@ -1,7 +1,7 @@
 import type { DatabaseOverview, TableFilter, TableInfo, TablePage } from '../db/database.js'
 import { hasNul, schemaArgument } from './arguments.js'
 import { builder } from './builder.js'
-import { badUserInput, whenDatabaseAvailable } from './errors.js'
+import { badUserInput, whenDatabaseAvailable } from './graphql-errors.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 500

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../logger.js'
 
 /**
  * Which process runs the embedded PostgreSQL of a data folder: `<dataDir>/owner.json` holds its pid and the

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, cp, mkdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import type { Logger } from '../logger.js'
-import { EmbeddedPostgresError } from './embedded.js'
-import type { PostgresUser } from './embedded-user.js'
+import type { Logger } from '../../logger.js'
+import { EmbeddedPostgresError } from './embedded-errors.js'
+import type { PostgresUser } from './postgres-user.js'
 
 /** The server programs of one PostgreSQL build, and the folder (bin, lib, share) they come from. */
 export interface Binaries {

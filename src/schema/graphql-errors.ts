@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql'
-import { DatabaseBusyError, DatabaseUnavailableError } from '../db/errors.js'
+import { DatabaseBusyError, DatabaseUnavailableError } from '../db/failure-reasons.js'
 
 export const DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE'
 export const DATABASE_BUSY = 'DATABASE_BUSY'
