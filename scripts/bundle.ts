@@ -9,7 +9,7 @@
 //  - GraphiQL's assets, built now (the same child process the service runs on a first view, see
 //    src/graphql/graphiql.ts) into bundle/graphiql-assets.json: ~3 MB of gzip instead of the 9 MB package
 //    they come from, which the image then does not carry.
-//  - Left out on purpose: the embedded PostgreSQL (src/db/embedded-binaries.ts imports it by a computed
+//  - Left out on purpose: the embedded PostgreSQL (src/db/embedded/binaries.ts imports it by a computed
 //    name, and the image has none) and pg-native (pg loads it only for `pg.native`, never used here).
 import { rmSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
