@@ -376,7 +376,10 @@ describe('the swarm stack (npm run swarm:stack) on a real single-node swarm', ()
     }
 
     expect(status.State).toBe('rollback_completed')
-    expect(after.map((r) => r.container).sort()).toEqual(before.map((r) => r.container).sort())
+    // Every replica runs the release from before, healthy (appConverged). Not necessarily the same containers:
+    // on a machine with both cores busy, the swarm once replaced a good replica whose own check timed out
+    // during the bad release (its restart policy at work), which is not what this step is about.
+    expect(after.map((r) => r.image)).toEqual(before.map((r) => r.image))
     expect(records.filter((r) => failedOutcome(finalOutcome(r)))).toEqual([])
     // Answers kept coming all along: never a pause as long as the client's own request timeout.
     expect(gap).toBeLessThan(3000)
